@@ -1,0 +1,70 @@
+/**
+ * Bounded in-memory activation store: keeps the newest `retention` records and drops the oldest first, so a busy
+ * flow cannot grow memory without bound (apache/openwhisk#2238 asks for exactly this).
+ */
+import type { ActivationQuery, ActivationStore } from './activation-store';
+import type { StoredActivation } from './record';
+
+export class MemoryActivationStore implements ActivationStore {
+  readonly #retention: number;
+  // Insertion order is completion order; a Map iterates in that order and deletes its oldest entry in O(1).
+  readonly #byId = new Map<string, StoredActivation>();
+
+  constructor(retention: number) {
+    if (!Number.isInteger(retention) || retention < 1) {
+      throw new TypeError(`Expected \`retention\` to be a positive integer, got \`${String(retention)}\``);
+    }
+    this.#retention = retention;
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  put(record: StoredActivation): void {
+    this.#byId.delete(record.activationId);
+    this.#byId.set(record.activationId, record);
+    if (this.#byId.size > this.#retention) {
+      const oldest = this.#byId.keys().next();
+      if (oldest.done !== true) this.#byId.delete(oldest.value);
+    }
+  }
+
+  get(activationId: string): StoredActivation | undefined {
+    return this.#byId.get(activationId);
+  }
+
+  list(query: ActivationQuery): StoredActivation[] {
+    const out: StoredActivation[] = [];
+    let skipped = 0;
+    for (const record of this.#newestFirst()) {
+      if (!matches(record, query)) continue;
+      if (skipped < query.skip) {
+        skipped++;
+        continue;
+      }
+      out.push(record);
+      if (out.length >= query.limit) break;
+    }
+    return out;
+  }
+
+  count(query: Omit<ActivationQuery, 'skip' | 'limit'>): number {
+    let n = 0;
+    for (const record of this.#byId.values()) if (matches(record, query)) n++;
+    return n;
+  }
+
+  *#newestFirst(): Generator<StoredActivation> {
+    const all = [...this.#byId.values()];
+    for (let i = all.length - 1; i >= 0; i--) yield all[i] as StoredActivation;
+  }
+}
+
+function matches(record: StoredActivation, query: Omit<ActivationQuery, 'skip' | 'limit'>): boolean {
+  if (record.namespace !== query.namespace) return false;
+  if (query.name !== undefined && record.name !== query.name) return false;
+  if (query.since !== undefined && record.start < query.since) return false;
+  if (query.upto !== undefined && record.start > query.upto) return false;
+  return true;
+}

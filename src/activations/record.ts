@@ -1,0 +1,150 @@
+/**
+ * Activation records in OpenWhisk's shape (openwhisk-semantics §2.6): the stored form with a numeric `statusCode`,
+ * and the API view (`toApiView`) that clients see.
+ */
+import type { KeyValue } from '../entities/types';
+
+export const STATUS = Object.freeze({ SUCCESS: 0, APPLICATION_ERROR: 1, DEVELOPER_ERROR: 2, INTERNAL_ERROR: 3 } as const);
+export type StatusCode = (typeof STATUS)[keyof typeof STATUS];
+
+/** OpenWhisk's `messageForCode`: the string in `response.status`. */
+export const STATUS_MESSAGES: Readonly<Record<StatusCode, string>> = Object.freeze({
+  0: 'success',
+  1: 'application error',
+  2: 'action developer error',
+  3: 'whisk internal error',
+});
+
+/** OpenWhisk's `statusForCode`: the machine form. */
+export const STATUS_NAMES: Readonly<Record<StatusCode, string>> = Object.freeze({
+  0: 'success',
+  1: 'application_error',
+  2: 'action_developer_error',
+  3: 'whisk_internal_error',
+});
+
+export interface StoredResponse {
+  readonly statusCode: StatusCode;
+  readonly result: unknown;
+  readonly size?: number;
+}
+
+/** The stored activation: OpenWhisk's 13 fields. `end` is 0 for trigger activations. */
+export interface StoredActivation {
+  readonly namespace: string;
+  readonly name: string;
+  readonly subject: string;
+  readonly activationId: string;
+  readonly version: string;
+  readonly publish: boolean;
+  readonly start: number;
+  readonly end: number;
+  readonly duration?: number;
+  readonly cause?: string;
+  readonly response: StoredResponse;
+  readonly logs: readonly string[];
+  readonly annotations: readonly KeyValue[];
+}
+
+export interface ActivationResponse {
+  readonly status: string;
+  readonly statusCode: StatusCode;
+  readonly success: boolean;
+  readonly result: unknown;
+  readonly size?: number;
+}
+
+/** What `activations.get` and a blocking invoke return. */
+export interface Activation {
+  readonly namespace: string;
+  readonly name: string;
+  readonly subject: string;
+  readonly activationId: string;
+  readonly version: string;
+  readonly publish: boolean;
+  readonly start: number;
+  readonly end?: number;
+  readonly duration?: number;
+  readonly cause?: string;
+  readonly response: ActivationResponse;
+  readonly logs: readonly string[];
+  readonly annotations: readonly KeyValue[];
+}
+
+/** The list view (`GET /activations` without `docs`). */
+export interface ActivationSummary {
+  readonly activationId: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly version: string;
+  readonly publish: boolean;
+  readonly start: number;
+  readonly end?: number;
+  readonly duration?: number;
+  readonly statusCode: StatusCode;
+  readonly cause?: string;
+  readonly annotations: readonly KeyValue[];
+}
+
+/**
+ * OpenWhisk's `toExtendedJson`. Besides `status` and `success` the response keeps the numeric `statusCode`: the
+ * client and wsk ignore it, and it saves every consumer a string comparison.
+ */
+export function toApiView(a: StoredActivation): Activation {
+  const { statusCode, result, size } = a.response;
+  const response: ActivationResponse =
+    size === undefined
+      ? { status: STATUS_MESSAGES[statusCode], statusCode, success: statusCode === 0, result }
+      : { status: STATUS_MESSAGES[statusCode], statusCode, success: statusCode === 0, result, size };
+  const view: { -readonly [K in keyof Activation]: Activation[K] } = {
+    namespace: a.namespace,
+    name: a.name,
+    subject: a.subject,
+    activationId: a.activationId,
+    version: a.version,
+    publish: a.publish,
+    start: a.start,
+    response,
+    logs: a.logs,
+    annotations: a.annotations,
+  };
+  // A trigger activation ends at the epoch: OpenWhisk then shows neither `end` nor `duration`.
+  if (a.end !== 0) {
+    view.end = a.end;
+    view.duration = a.duration ?? a.end - a.start;
+  }
+  if (a.cause !== undefined) view.cause = a.cause;
+  return view;
+}
+
+export function toSummary(a: StoredActivation): ActivationSummary {
+  const summary: { -readonly [K in keyof ActivationSummary]: ActivationSummary[K] } = {
+    activationId: a.activationId,
+    namespace: a.namespace,
+    name: a.name,
+    version: a.version,
+    publish: a.publish,
+    start: a.start,
+    statusCode: a.response.statusCode,
+    annotations: a.annotations,
+  };
+  if (a.end !== 0) {
+    summary.end = a.end;
+    summary.duration = a.duration ?? a.end - a.start;
+  }
+  if (a.cause !== undefined) summary.cause = a.cause;
+  return summary;
+}
+
+/** `{error}` results carry a string or an object; this gives the text users should read. */
+export function errorText(result: unknown): string {
+  if (typeof result === 'object' && result !== null && 'error' in result) {
+    const error = (result as { error: unknown }).error;
+    if (typeof error === 'string') return error;
+    if (typeof error === 'object' && error !== null && typeof (error as { message?: unknown }).message === 'string') {
+      return (error as { message: string }).message;
+    }
+    return JSON.stringify(error) ?? 'unknown error';
+  }
+  return 'unknown error';
+}

@@ -1,0 +1,256 @@
+/**
+ * `engine.actions`: the same method names and option shapes as the official `openwhisk` npm client's
+ * `ow.actions`, so code written for one runs against the other.
+ */
+import { errorText, toApiView, type Activation, type StoredActivation } from '../activations/record';
+import { RUNTIME_ANNOTATION, type EngineCore } from '../engine-core';
+import { fqn } from '../entities/names';
+import { annotation, isSequence, type ActionDoc, type Exec, type KeyValue, type Parameter } from '../entities/types';
+import {
+  checkCodeSize,
+  isBinaryCode,
+  isValidMain,
+  mergeKeyValues,
+  nextVersion,
+  resolveAnnotations,
+  resolveLimits,
+  resolveParameters,
+} from '../entities/validate';
+import { ewError } from '../errors';
+import { expandSequence } from '../sequences/sequence-runner';
+import { listWindow, type ListOptions } from './list-options';
+
+export interface ActionOptions {
+  /** `name`, `/namespace/name` or `/_/name`. The client also accepts `actionName`. */
+  readonly name?: string;
+  readonly actionName?: string;
+  /** Code as a string (or Buffer for archives), or a whole OpenWhisk action body `{exec, parameters, limits, …}`. */
+  readonly action?: string | Buffer | Record<string, unknown>;
+  /** @default 'nodejs:default' */
+  readonly kind?: string;
+  readonly exec?: Partial<{ kind: string; code: string; binary: boolean; main: string; image: string; components: string[] }>;
+  /** Component names: creates a sequence. */
+  readonly sequence?: readonly string[];
+  /** Default parameters as an object, or OpenWhisk's `[{key, value, init?}]`. */
+  readonly params?: Record<string, unknown> | readonly Parameter[];
+  readonly parameters?: readonly Parameter[];
+  readonly annotations?: Record<string, unknown> | readonly KeyValue[];
+  readonly limits?: Partial<{ timeout: number; memory: number; logs: number; concurrency: number }>;
+  readonly version?: string;
+  readonly publish?: boolean;
+  /** Replace an existing action (`update` sets it). */
+  readonly overwrite?: boolean;
+  /** EdgeWhisk: the runtime to run on (`worker`, `process`, `docker`); stored as the `edgewhisk-runtime` annotation. */
+  readonly runtime?: string;
+}
+
+export interface InvokeOptions {
+  readonly name?: string;
+  readonly actionName?: string;
+  /** Parameters for this invocation: an object (merged over the defaults) or an array (passed as is). */
+  readonly params?: unknown;
+  /** Wait for the result. @default false */
+  readonly blocking?: boolean;
+  /** With `blocking`, return only `response.result`. @default false */
+  readonly result?: boolean;
+  /** With `blocking`, how long to wait in ms (1..60000). @default maxBlockingWait */
+  readonly timeout?: number;
+  /**
+   * With `blocking`, what happens when the wait expires: `'demote'` returns `{activationId}` like OpenWhisk's 202,
+   * `'fail'` throws `EW_ACTIVATION_WAIT_EXPIRED` (apache/openwhisk#4727). Either way the action keeps running.
+   * @default 'demote'
+   */
+  readonly onWaitTimeout?: 'demote' | 'fail';
+}
+
+type NameOptions = string | { readonly name?: string; readonly actionName?: string; readonly code?: boolean };
+
+/** The action as `get` returns it; `code: false` leaves the code out. */
+export function actionView(doc: ActionDoc, withCode = true): Record<string, unknown> {
+  const exec: Record<string, unknown> = { ...doc.exec };
+  if (!withCode && 'code' in exec) delete exec['code'];
+  return {
+    namespace: doc.namespace,
+    name: doc.name,
+    version: doc.version,
+    publish: doc.publish,
+    exec,
+    annotations: doc.annotations.map((a) => ({ ...a })),
+    parameters: doc.parameters.map((p) => ({ ...p })),
+    limits: { ...doc.limits },
+    updated: doc.updated,
+  };
+}
+
+function pickName(options: unknown): string {
+  if (typeof options === 'string') return options;
+  if (typeof options !== 'object' || options === null) throw new TypeError('Expected an options object with a `name`');
+  const o = options as { name?: unknown; actionName?: unknown };
+  const name = o.name ?? o.actionName;
+  if (typeof name !== 'string') throw new TypeError('Missing resource identifier from parameters, supported parameter names: name, actionName');
+  return name;
+}
+
+export class ActionsApi {
+  readonly #core: EngineCore;
+
+  constructor(core: EngineCore) {
+    this.#core = core;
+  }
+
+  async list(options: ListOptions = {}): Promise<Record<string, unknown>[]> {
+    const { skip, limit } = listWindow(options, 'actions');
+    const namespace = options.namespace === undefined || options.namespace === '_' ? this.#core.options.namespace : options.namespace;
+    return this.#core.entities.list('action', namespace).slice(skip, skip + limit).map((doc) => actionView(doc, false));
+  }
+
+  async get(options: NameOptions): Promise<Record<string, unknown>> {
+    const q = this.#core.name(pickName(options));
+    const withCode = typeof options === 'string' || options.code !== false;
+    return actionView(this.#core.entities.get('action', q), withCode);
+  }
+
+  async create(options: ActionOptions): Promise<Record<string, unknown>> {
+    return actionView(this.#put(options, options.overwrite === true));
+  }
+
+  async update(options: ActionOptions): Promise<Record<string, unknown>> {
+    return actionView(this.#put(options, true));
+  }
+
+  async delete(options: NameOptions): Promise<Record<string, unknown>> {
+    const q = this.#core.name(pickName(options));
+    const doc = this.#core.entities.get('action', q);
+    this.#core.entities.delete('action', q);
+    return actionView(doc);
+  }
+
+  /**
+   * Non-blocking: `{activationId}` at once. Blocking: the activation record (or only its result with `result`);
+   * a failed activation rejects with `EW_ACTIVATION_FAILED` carrying the record, as the client rejects on 502.
+   */
+  async invoke(options: InvokeOptions | string): Promise<unknown> {
+    const o: InvokeOptions = typeof options === 'string' ? { name: options } : options;
+    const q = this.#core.name(pickName(o));
+    const action = this.#core.entities.get('action', q);
+    return waitFor(this.#core, this.#core.start(action, o.params), o);
+  }
+
+  #put(options: ActionOptions, overwrite: boolean): ActionDoc {
+    if (typeof options !== 'object' || options === null) throw new TypeError('Expected `options` to be an object');
+    const core = this.#core;
+    const q = core.name(pickName(options));
+    const existing = core.entities.find('action', q);
+    if (existing !== undefined && !overwrite) throw ewError('EW_ENTITY_EXISTS', [], { name: fqn(q) });
+
+    // The client lets `action` be a whole OpenWhisk body; otherwise the body is built from the options.
+    const body: Record<string, unknown> =
+      typeof options.action === 'object' && !Buffer.isBuffer(options.action) ? { ...options.action } : {};
+    const limits = resolveLimits(body['limits'] ?? options.limits, core.options.limits, existing?.limits);
+    const parameters =
+      body['parameters'] !== undefined || options.parameters !== undefined || options.params !== undefined
+        ? resolveParameters(body['parameters'] ?? options.parameters ?? options.params, core.options.parametersLimit)
+        : [...(existing?.parameters ?? [])];
+    const exec = this.#exec(options, body, existing, q);
+    let annotations: KeyValue[] =
+      body['annotations'] !== undefined || options.annotations !== undefined
+        ? resolveAnnotations(body['annotations'] ?? options.annotations, core.options.parametersLimit)
+        : [...(existing?.annotations ?? [])];
+    if (options.runtime !== undefined) annotations = mergeKeyValues(annotations, [{ key: RUNTIME_ANNOTATION, value: options.runtime }]);
+    if (!isSequence(exec)) core.runtimeFor(exec.kind, annotation(annotations, RUNTIME_ANNOTATION));
+    // OpenWhisk amends every action with its kind, and new ones with provide-api-key: false.
+    const system: KeyValue[] = [{ key: 'exec', value: exec.kind }];
+    if (existing === undefined && annotation(annotations, 'provide-api-key') === undefined) system.push({ key: 'provide-api-key', value: false });
+    annotations = mergeKeyValues(annotations, system);
+
+    const doc: ActionDoc = {
+      namespace: q.namespace,
+      name: q.name,
+      exec,
+      parameters,
+      limits,
+      annotations,
+      version: nextVersion(body['version'] ?? options.version, existing?.version),
+      publish: Boolean(body['publish'] ?? options.publish ?? existing?.publish ?? false),
+      updated: Math.max(Date.now(), (existing?.updated ?? 0) + 1),
+    };
+    core.entities.put('action', doc);
+    return doc;
+  }
+
+  #exec(options: ActionOptions, body: Record<string, unknown>, existing: ActionDoc | undefined, q: { namespace: string; name: string }): Exec {
+    const core = this.#core;
+    const bodyExec = body['exec'] as ActionOptions['exec'] | undefined;
+    const components = options.sequence ?? bodyExec?.components ?? (options.exec?.kind === 'sequence' ? options.exec.components : undefined);
+    const kindGiven = bodyExec?.kind ?? options.exec?.kind ?? options.kind;
+    if (components !== undefined || kindGiven === 'sequence') {
+      if (!Array.isArray(components) || components.length === 0) throw ewError('EW_SEQUENCE_EMPTY', []);
+      const names = components.map((c: unknown) => fqn(core.name(c)));
+      expandSequence(core, q, names);
+      return { kind: 'sequence', components: names };
+    }
+    const codeGiven =
+      typeof options.action === 'string' ? options.action : Buffer.isBuffer(options.action) ? options.action.toString('base64') : undefined;
+    const code = bodyExec?.code ?? options.exec?.code ?? codeGiven;
+    if (code === undefined && kindGiven === undefined && bodyExec === undefined && options.exec === undefined) {
+      if (existing === undefined) throw ewError('EW_EXEC_INVALID', ['an action needs code (`action`), an `exec`, or a `sequence`.']);
+      return existing.exec;
+    }
+    const base = existing !== undefined && !isSequence(existing.exec) ? existing.exec : undefined;
+    const finalCode = code ?? base?.code ?? '';
+    if (typeof finalCode !== 'string') throw ewError('EW_EXEC_INVALID', ['`code` must be a string.']);
+    checkCodeSize(finalCode, core.options);
+    const kind = core.canonicalKind(kindGiven ?? base?.kind ?? 'nodejs:default');
+    if (kind === 'sequence') throw ewError('EW_SEQUENCE_EMPTY', []);
+    const main = bodyExec?.main ?? options.exec?.main ?? base?.main;
+    if (main !== undefined && (typeof main !== 'string' || !isValidMain(main))) throw ewError('EW_MAIN_INVALID', [String(main)]);
+    const binaryGiven = bodyExec?.binary ?? options.exec?.binary;
+    const image = bodyExec?.image ?? options.exec?.image ?? base?.image;
+    return {
+      kind,
+      code: finalCode,
+      binary: typeof binaryGiven === 'boolean' ? binaryGiven : isBinaryCode(finalCode),
+      ...(main === undefined ? {} : { main }),
+      ...(image === undefined ? {} : { image }),
+    };
+  }
+}
+
+/**
+ * Shared by actions and (later) the REST layer: turns a started activation into what a caller gets, applying
+ * blocking, result-only, the wait limit and its demotion.
+ */
+export async function waitFor(
+  core: EngineCore,
+  started: { activationId: string; done: Promise<StoredActivation> },
+  o: Pick<InvokeOptions, 'blocking' | 'result' | 'timeout' | 'onWaitTimeout'>,
+): Promise<unknown> {
+  if (o.blocking !== true) return { activationId: started.activationId };
+  const max = core.options.maxBlockingWait;
+  if (o.timeout !== undefined && (!Number.isInteger(o.timeout) || o.timeout < 1 || o.timeout > 60_000)) {
+    throw ewError('EW_WAIT_TIMEOUT_INVALID', []);
+  }
+  const wait = Math.min(o.timeout ?? max, max);
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), wait);
+  });
+  const record = await Promise.race([started.done, expired]).finally(() => clearTimeout(timer));
+  if (record === undefined) {
+    if (o.onWaitTimeout === 'fail') {
+      throw ewError('EW_ACTIVATION_WAIT_EXPIRED', [started.activationId, wait], { activationId: started.activationId });
+    }
+    return { activationId: started.activationId };
+  }
+  const view: Activation = toApiView(record);
+  if (!view.response.success) {
+    throw ewError(
+      'EW_ACTIVATION_FAILED',
+      [errorText(view.response.result)],
+      { activation: view, activationId: view.activationId },
+      { statusCode: view.response.statusCode === 3 ? 500 : 502 },
+    );
+  }
+  if (o.result === true || Array.isArray(view.response.result)) return view.response.result;
+  return view;
+}

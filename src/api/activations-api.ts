@@ -1,0 +1,81 @@
+/** `engine.activations`: the `openwhisk` client's `ow.activations` (list, get, logs, result). */
+import type { ActivationStore } from '../activations/activation-store';
+import { toApiView, toSummary, type Activation, type ActivationResponse, type ActivationSummary } from '../activations/record';
+import type { EngineCore } from '../engine-core';
+import { ewError } from '../errors';
+import { listWindow } from './list-options';
+
+export interface ActivationListOptions {
+  readonly namespace?: string;
+  /** Entity name. */
+  readonly name?: string;
+  readonly skip?: number | string;
+  readonly limit?: number | string;
+  /** Epoch ms: only activations that started at or after it. */
+  readonly since?: number | string;
+  /** Epoch ms: only activations that started at or before it. */
+  readonly upto?: number | string;
+  /** Full records instead of summaries. */
+  readonly docs?: boolean;
+  /** Only the number of matching activations, as `{activations: n}`. */
+  readonly count?: boolean;
+}
+
+type IdOptions = string | { readonly activationId?: string; readonly activation?: string; readonly name?: string };
+
+function pickId(options: IdOptions): string {
+  if (typeof options === 'string') return options;
+  const id = options?.activationId ?? options?.activation ?? options?.name;
+  if (typeof id !== 'string') throw new TypeError('Missing activation id from parameters, supported parameter names: activationId, name');
+  return id;
+}
+
+function epoch(value: number | string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = typeof value === 'number' ? value : Number(value);
+  if (!Number.isFinite(n) || n < 0 || (typeof value === 'string' && value.trim() === '')) throw ewError('EW_LIST_EPOCH_INVALID', [String(value)]);
+  return n;
+}
+
+export class ActivationsApi {
+  readonly #core: EngineCore;
+
+  constructor(core: EngineCore) {
+    this.#core = core;
+  }
+
+  get #store(): ActivationStore {
+    return this.#core.activations;
+  }
+
+  async list(options: ActivationListOptions = {}): Promise<ActivationSummary[] | Activation[] | { activations: number }> {
+    if (options.docs === true && options.count === true) throw ewError('EW_LIST_DOCS_WITH_COUNT', []);
+    const { skip, limit } = listWindow(options, 'activations');
+    const namespace = options.namespace === undefined || options.namespace === '_' ? this.#core.options.namespace : options.namespace;
+    const since = epoch(options.since);
+    const upto = epoch(options.upto);
+    const filter = {
+      namespace,
+      ...(options.name === undefined ? {} : { name: this.#core.name(options.name).name }),
+      ...(since === undefined ? {} : { since }),
+      ...(upto === undefined ? {} : { upto }),
+    };
+    if (options.count === true) return { activations: await this.#store.count(filter) };
+    const records = await this.#store.list({ ...filter, skip, limit });
+    return options.docs === true ? records.map(toApiView) : records.map(toSummary);
+  }
+
+  async get(options: IdOptions): Promise<Activation> {
+    const record = await this.#store.get(pickId(options));
+    if (record === undefined) throw ewError('EW_ACTIVATION_NOT_FOUND', [], { activationId: pickId(options) });
+    return toApiView(record);
+  }
+
+  async logs(options: IdOptions): Promise<{ logs: readonly string[] }> {
+    return { logs: (await this.get(options)).logs };
+  }
+
+  async result(options: IdOptions): Promise<ActivationResponse> {
+    return (await this.get(options)).response;
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * `engine.rules`: the `openwhisk` client's `ow.rules`. A rule's status lives in its trigger's rule map, as in
+ * OpenWhisk, so firing a trigger reads one document.
+ */
+import type { EngineCore } from '../engine-core';
+import { fqn } from '../entities/names';
+import type { KeyValue, RuleDoc, RuleStatus, TriggerDoc } from '../entities/types';
+import { nextVersion, resolveAnnotations } from '../entities/validate';
+import { ewError } from '../errors';
+import { listWindow, type ListOptions } from './list-options';
+import { splitFqn } from './triggers-api';
+
+export interface RuleOptions {
+  readonly name?: string;
+  readonly ruleName?: string;
+  /** Trigger name (`t`, `/ns/t`). */
+  readonly trigger?: string;
+  /** Action name (`a`, `/ns/a`). */
+  readonly action?: string;
+  readonly annotations?: Record<string, unknown> | readonly KeyValue[];
+  readonly overwrite?: boolean;
+  /** EdgeWhisk: create the rule inactive. @default 'active' */
+  readonly status?: RuleStatus;
+}
+
+function pickName(options: unknown): string {
+  if (typeof options === 'string') return options;
+  const o = (options ?? {}) as { name?: unknown; ruleName?: unknown };
+  const name = o.name ?? o.ruleName;
+  if (typeof name !== 'string') throw new TypeError('Missing resource identifier from parameters, supported parameter names: name, ruleName');
+  return name;
+}
+
+export class RulesApi {
+  readonly #core: EngineCore;
+
+  constructor(core: EngineCore) {
+    this.#core = core;
+  }
+
+  async list(options: ListOptions = {}): Promise<Record<string, unknown>[]> {
+    const { skip, limit } = listWindow(options, 'rules');
+    const namespace = options.namespace === undefined || options.namespace === '_' ? this.#core.options.namespace : options.namespace;
+    return this.#core.entities.list('rule', namespace).slice(skip, skip + limit).map((r) => this.#view(r));
+  }
+
+  async get(options: RuleOptions | string): Promise<Record<string, unknown>> {
+    return this.#view(this.#core.entities.get('rule', this.#core.name(pickName(options))));
+  }
+
+  async create(options: RuleOptions): Promise<Record<string, unknown>> {
+    return this.#view(this.#put(options, options.overwrite === true));
+  }
+
+  async update(options: RuleOptions): Promise<Record<string, unknown>> {
+    return this.#view(this.#put(options, true));
+  }
+
+  async delete(options: RuleOptions | string): Promise<Record<string, unknown>> {
+    const core = this.#core;
+    const q = core.name(pickName(options));
+    const rule = core.entities.get('rule', q);
+    const view = this.#view(rule);
+    this.#setTriggerEntry(rule, undefined);
+    core.entities.delete('rule', q);
+    return view;
+  }
+
+  async enable(options: RuleOptions | string): Promise<Record<string, unknown>> {
+    return this.#setStatus(options, 'active');
+  }
+
+  async disable(options: RuleOptions | string): Promise<Record<string, unknown>> {
+    return this.#setStatus(options, 'inactive');
+  }
+
+  #setStatus(options: RuleOptions | string, status: RuleStatus): Record<string, unknown> {
+    const core = this.#core;
+    const rule = core.entities.get('rule', core.name(pickName(options)));
+    const updated: RuleDoc = { ...rule, status, updated: Date.now() };
+    core.entities.put('rule', updated);
+    this.#setTriggerEntry(updated, status);
+    return this.#view(updated);
+  }
+
+  #put(o: RuleOptions, overwrite: boolean): RuleDoc {
+    const core = this.#core;
+    if (typeof o !== 'object' || o === null) throw new TypeError('Expected `options` to be an object');
+    const q = core.name(pickName(o));
+    const existing = core.entities.find('rule', q);
+    if (existing !== undefined && !overwrite) throw ewError('EW_ENTITY_EXISTS', [], { name: fqn(q) });
+    if (existing !== undefined && this.#status(existing) === 'active') throw ewError('EW_RULE_ACTIVE', [fqn(q)]);
+    const status = o.status ?? 'active';
+    if (status !== 'active' && status !== 'inactive') throw ewError('EW_RULE_STATUS_INVALID', [String(status)]);
+    const triggerName = o.trigger ?? (existing === undefined ? undefined : `/${existing.trigger.path}/${existing.trigger.name}`);
+    const actionName = o.action ?? (existing === undefined ? undefined : `/${existing.action.path}/${existing.action.name}`);
+    if (typeof triggerName !== 'string') throw new TypeError('Expected `trigger` to be a trigger name');
+    if (typeof actionName !== 'string') throw new TypeError('Expected `action` to be an action name');
+    const trigger = core.name(triggerName);
+    const action = core.name(actionName);
+    if (core.entities.find('trigger', trigger) === undefined) throw ewError('EW_RULE_TRIGGER_MISSING', [fqn(trigger)]);
+    if (core.entities.find('action', action) === undefined) throw ewError('EW_RULE_ACTION_MISSING', [fqn(action)]);
+    if (existing !== undefined) this.#setTriggerEntry(existing, undefined);
+    const doc: RuleDoc = {
+      namespace: q.namespace,
+      name: q.name,
+      trigger: splitFqn(fqn(trigger)),
+      action: splitFqn(fqn(action)),
+      status,
+      annotations: o.annotations === undefined ? [...(existing?.annotations ?? [])] : resolveAnnotations(o.annotations, core.options.parametersLimit),
+      version: nextVersion(undefined, existing?.version),
+      publish: false,
+      updated: Date.now(),
+    };
+    core.entities.put('rule', doc);
+    this.#setTriggerEntry(doc, status);
+    return doc;
+  }
+
+  /** Adds, updates (`status`) or removes (`undefined`) the rule's entry in its trigger's rule map. */
+  #setTriggerEntry(rule: RuleDoc, status: RuleStatus | undefined): void {
+    const core = this.#core;
+    const triggerQ = { namespace: rule.trigger.path, name: rule.trigger.name };
+    let trigger: TriggerDoc | undefined;
+    try {
+      trigger = core.entities.find('trigger', triggerQ);
+    } catch {
+      trigger = undefined;
+    }
+    if (trigger === undefined) return;
+    const rules = { ...trigger.rules };
+    const key = fqn(rule);
+    if (status === undefined) delete rules[key];
+    else rules[key] = { action: `/${rule.action.path}/${rule.action.name}`, status };
+    core.entities.put('trigger', { ...trigger, rules });
+  }
+
+  #status(rule: RuleDoc): RuleStatus {
+    try {
+      const trigger = this.#core.entities.find('trigger', { namespace: rule.trigger.path, name: rule.trigger.name });
+      return trigger?.rules[fqn(rule)]?.status ?? 'inactive';
+    } catch {
+      return 'inactive';
+    }
+  }
+
+  #view(rule: RuleDoc): Record<string, unknown> {
+    return {
+      namespace: rule.namespace,
+      name: rule.name,
+      version: rule.version,
+      publish: rule.publish,
+      trigger: { ...rule.trigger },
+      action: { ...rule.action },
+      status: this.#status(rule),
+      annotations: rule.annotations.map((a) => ({ ...a })),
+      updated: rule.updated,
+    };
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * `engine.triggers`: the `openwhisk` client's `ow.triggers` (create/get/list/update/delete, and `invoke` to fire).
+ *
+ * Firing (openwhisk-semantics §5): no active rule → no activation and `{}` (OpenWhisk's 204); otherwise one
+ * trigger activation whose logs hold one JSON line per rule, and one non-blocking invocation per active rule.
+ */
+import { STATUS, type StoredActivation } from '../activations/record';
+import type { EngineCore } from '../engine-core';
+import { entityPath, fqn } from '../entities/names';
+import type { KeyValue, TriggerDoc } from '../entities/types';
+import { nextVersion, resolveAnnotations, resolveParameters } from '../entities/validate';
+import { ewError, isEdgeWhiskError } from '../errors';
+import { newActivationId } from '../util/ids';
+import { jsonSize } from '../util/json-size';
+import { listWindow, type ListOptions } from './list-options';
+
+export interface TriggerOptions {
+  readonly name?: string;
+  readonly triggerName?: string;
+  /** An OpenWhisk trigger body `{parameters, annotations, version, publish}`, as the client passes it. */
+  readonly trigger?: Record<string, unknown>;
+  readonly params?: Record<string, unknown> | readonly KeyValue[];
+  readonly annotations?: Record<string, unknown> | readonly KeyValue[];
+  readonly overwrite?: boolean;
+}
+
+export interface FireOptions {
+  readonly name?: string;
+  readonly triggerName?: string;
+  /** The event payload; keys override the trigger's parameters. */
+  readonly params?: Record<string, unknown>;
+}
+
+export function triggerView(doc: TriggerDoc): Record<string, unknown> {
+  const rules: Record<string, unknown> = {};
+  for (const [rule, entry] of Object.entries(doc.rules)) rules[rule] = { action: { ...splitFqn(entry.action) }, status: entry.status };
+  return {
+    namespace: doc.namespace,
+    name: doc.name,
+    version: doc.version,
+    publish: doc.publish,
+    parameters: doc.parameters.map((p) => ({ ...p })),
+    annotations: doc.annotations.map((a) => ({ ...a })),
+    limits: {},
+    rules,
+    updated: doc.updated,
+  };
+}
+
+/** `/ns/name` → `{path: 'ns', name}`, the form OpenWhisk uses for rule references. */
+export function splitFqn(value: string): { path: string; name: string } {
+  const parts = value.split('/');
+  return { path: parts[1] ?? '', name: parts.slice(2).join('/') };
+}
+
+function pickName(options: unknown): string {
+  if (typeof options === 'string') return options;
+  const o = (options ?? {}) as { name?: unknown; triggerName?: unknown };
+  const name = o.name ?? o.triggerName;
+  if (typeof name !== 'string') throw new TypeError('Missing resource identifier from parameters, supported parameter names: name, triggerName');
+  return name;
+}
+
+export class TriggersApi {
+  readonly #core: EngineCore;
+
+  constructor(core: EngineCore) {
+    this.#core = core;
+  }
+
+  async list(options: ListOptions = {}): Promise<Record<string, unknown>[]> {
+    const { skip, limit } = listWindow(options, 'triggers');
+    const namespace = options.namespace === undefined || options.namespace === '_' ? this.#core.options.namespace : options.namespace;
+    return this.#core.entities.list('trigger', namespace).slice(skip, skip + limit).map(triggerView);
+  }
+
+  async get(options: TriggerOptions | string): Promise<Record<string, unknown>> {
+    return triggerView(this.#core.entities.get('trigger', this.#core.name(pickName(options))));
+  }
+
+  async create(options: TriggerOptions | string): Promise<Record<string, unknown>> {
+    const o = typeof options === 'string' ? { name: options } : options;
+    return triggerView(this.#put(o, o.overwrite === true));
+  }
+
+  async update(options: TriggerOptions): Promise<Record<string, unknown>> {
+    return triggerView(this.#put(options, true));
+  }
+
+  async delete(options: TriggerOptions | string): Promise<Record<string, unknown>> {
+    const q = this.#core.name(pickName(options));
+    const doc = this.#core.entities.get('trigger', q);
+    this.#core.entities.delete('trigger', q);
+    return triggerView(doc);
+  }
+
+  /** Fires the trigger: `{activationId}`, or `{}` when no rule is active (no activation is recorded then). */
+  async invoke(options: FireOptions | string): Promise<{ activationId?: string }> {
+    const o: FireOptions = typeof options === 'string' ? { name: options } : options;
+    const core = this.#core;
+    if (core.closed) throw ewError('EW_ENGINE_CLOSED', []);
+    const trigger = core.entities.get('trigger', core.name(pickName(o)));
+    const payload = o.params ?? {};
+    if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw ewError('EW_PAYLOAD_INVALID', [Array.isArray(payload) ? 'array' : typeof payload]);
+    const size = jsonSize(payload);
+    if (size > core.options.payloadLimit) throw ewError('EW_REQUEST_TOO_LARGE', [size, core.options.payloadLimit]);
+    const rules = Object.entries(trigger.rules);
+    if (!rules.some(([, r]) => r.status === 'active')) return {};
+
+    const args: Record<string, unknown> = {};
+    for (const p of trigger.parameters) args[p.key] = p.value;
+    Object.assign(args, payload);
+    const activationId = newActivationId();
+    const start = Date.now();
+    const logs: string[] = [];
+    for (const [ruleName, rule] of rules) {
+      const base = { rule: ruleName.slice(1), action: rule.action.slice(1) };
+      if (rule.status !== 'active') {
+        logs.push(JSON.stringify({ ...base, statusCode: 1, success: false, error: `Rule '${base.rule}' is inactive, action '${base.action}' was not activated.` }));
+        continue;
+      }
+      try {
+        const action = core.entities.get('action', core.name(rule.action));
+        const started = core.start(action, args);
+        logs.push(JSON.stringify({ ...base, statusCode: 0, success: true, activationId: started.activationId }));
+      } catch (error) {
+        // A 5xx from the action invoke is a whisk error (3), any other refusal an application error (1).
+        const status = isEdgeWhiskError(error) ? error.statusCode : 500;
+        const message = isEdgeWhiskError(error) ? error.message : 'The server encountered an internal error.';
+        logs.push(JSON.stringify({ ...base, statusCode: status >= 500 ? 3 : 1, success: false, error: message }));
+      }
+    }
+    const record: StoredActivation = {
+      namespace: trigger.namespace,
+      name: trigger.name,
+      subject: trigger.namespace,
+      activationId,
+      version: trigger.version,
+      publish: trigger.publish,
+      start,
+      end: 0,
+      response: { statusCode: STATUS.SUCCESS, result: payload },
+      logs,
+      annotations: [{ key: 'path', value: entityPath(trigger) }],
+    };
+    await core.complete(record);
+    return { activationId };
+  }
+
+  #put(o: TriggerOptions, overwrite: boolean): TriggerDoc {
+    const core = this.#core;
+    const q = core.name(pickName(o));
+    const existing = core.entities.find('trigger', q);
+    if (existing !== undefined && !overwrite) throw ewError('EW_ENTITY_EXISTS', [], { name: fqn(q) });
+    const body = o.trigger ?? {};
+    const paramsInput = body['parameters'] ?? o.params;
+    const annotationsInput = body['annotations'] ?? o.annotations;
+    const doc: TriggerDoc = {
+      namespace: q.namespace,
+      name: q.name,
+      parameters: paramsInput === undefined ? [...(existing?.parameters ?? [])] : resolveParameters(paramsInput, core.options.parametersLimit),
+      annotations: annotationsInput === undefined ? [...(existing?.annotations ?? [])] : resolveAnnotations(annotationsInput, core.options.parametersLimit),
+      limits: {},
+      rules: existing?.rules ?? {},
+      version: nextVersion(body['version'], existing?.version),
+      publish: Boolean(body['publish'] ?? existing?.publish ?? false),
+      updated: Date.now(),
+    };
+    core.entities.put('trigger', doc);
+    return doc;
+  }
+}

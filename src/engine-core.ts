@@ -1,0 +1,198 @@
+/**
+ * The engine's internals shared by its API facades: stores, runtimes, and the one path every activation takes
+ * (admission → queue → invoker → store → events).
+ */
+import { EventEmitter } from 'node:events';
+import type { ActivationStore } from './activations/activation-store';
+import { STATUS, toApiView, type StoredActivation } from './activations/record';
+import { EntityStore } from './entities/entity-store';
+import { parseName, type QualifiedName } from './entities/names';
+import { annotation, isSequence, type ActionDoc, type CodeExec } from './entities/types';
+import { ewError } from './errors';
+import type { EngineEvents } from './events';
+import { ContainerPool } from './invoker/container-pool';
+import { Invoker, type InvocationJob } from './invoker/invoker';
+import { mergeArguments } from './invoker/params';
+import type { EngineOptions } from './options';
+import { LeanBalancer } from './queue/lean-balancer';
+import type { Runtime } from './runtimes/runtime';
+import { runSequence } from './sequences/sequence-runner';
+import { newActivationId } from './util/ids';
+import { jsonSize } from './util/json-size';
+
+/** Annotation naming the runtime an action runs on (`worker`, `process`, `docker`); absent = engine default. */
+export const RUNTIME_ANNOTATION = 'edgewhisk-runtime';
+
+/** Aliases resolved at create time, as OpenWhisk resolves `nodejs:default` to its default Node.js kind. */
+const KIND_ALIASES: Readonly<Record<string, string>> = { 'nodejs:default': 'nodejs:20', 'python:default': 'python:3' };
+
+export interface StartContext {
+  /** Parent sequence activation. */
+  readonly cause?: string;
+  /** Set for sequence components: skips the namespace limit the topmost invocation already passed. */
+  readonly internal?: boolean;
+  /** Set when run as a component of a sequence. */
+  readonly causedBy?: string;
+  /** Overrides the new activation's id (the REST layer may preassign one). */
+  readonly activationId?: string;
+}
+
+export interface Started {
+  readonly activationId: string;
+  /** Settles with the record once stored; never rejects. */
+  readonly done: Promise<StoredActivation>;
+}
+
+export class EngineCore extends EventEmitter<EngineEvents> {
+  readonly options: EngineOptions;
+  readonly entities = new EntityStore();
+  readonly activations: ActivationStore;
+  readonly runtimes: ReadonlyMap<string, Runtime>;
+  readonly pool: ContainerPool;
+  readonly balancer: LeanBalancer;
+  readonly #invoker: Invoker;
+  #closed = false;
+
+  constructor(options: EngineOptions, runtimes: ReadonlyMap<string, Runtime>, activations: ActivationStore) {
+    super();
+    this.options = options;
+    this.runtimes = runtimes;
+    this.activations = activations;
+    const defaultRuntime = runtimes.get(options.defaultRuntime);
+    const prewarmKind = 'nodejs:20';
+    this.pool = new ContainerPool(runtimes, {
+      memoryBudget: options.memoryBudget,
+      idleTimeout: options.idleTimeout,
+      pauseGrace: options.pauseGrace,
+      maxParallelStarts: options.maxParallelStarts,
+      prewarm:
+        defaultRuntime !== undefined && defaultRuntime.kinds.includes(prewarmKind) && options.prewarmCount > 0
+          ? [{ runtime: defaultRuntime.name, kind: prewarmKind, memory: options.limits.memory.default, count: options.prewarmCount }]
+          : [],
+    });
+    this.pool.on('start-failed', (info: EngineEvents['container:start-failed'][0]) => this.emit('container:start-failed', info));
+    this.pool.on('container-exit', (info: EngineEvents['container:exit'][0]) => this.emit('container:exit', info));
+    this.balancer = new LeanBalancer(options);
+    this.#invoker = new Invoker(this.pool, options, {
+      onStart: (job) => this.emit('activation:started', info(job)),
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  name(input: unknown): QualifiedName {
+    return parseName(input, this.options.namespace);
+  }
+
+  /** The kind an action is stored with (`nodejs:default` → `nodejs:20`). */
+  canonicalKind(kind: string): string {
+    return KIND_ALIASES[kind] ?? kind;
+  }
+
+  /** Picks the runtime for an action kind, honouring an explicit choice; throws 400 if none runs it. */
+  runtimeFor(kind: string, requested: unknown): Runtime {
+    const all = [...this.runtimes.keys()];
+    if (requested !== undefined && requested !== null && requested !== '') {
+      const runtime = this.runtimes.get(String(requested));
+      if (runtime === undefined) throw ewError('EW_RUNTIME_UNSUPPORTED', [String(requested), all]);
+      if (!runtime.kinds.includes(kind)) throw ewError('EW_KIND_UNSUPPORTED', [kind, runtime.kinds]);
+      return runtime;
+    }
+    const preferred = this.runtimes.get(this.options.defaultRuntime);
+    if (preferred?.kinds.includes(kind) === true) return preferred;
+    for (const runtime of this.runtimes.values()) if (runtime.kinds.includes(kind)) return runtime;
+    const kinds = [...new Set([...this.runtimes.values()].flatMap((r) => r.kinds)), 'sequence'];
+    throw ewError('EW_KIND_UNSUPPORTED', [kind, kinds]);
+  }
+
+  markClosed(): void {
+    this.#closed = true;
+  }
+
+  /**
+   * Starts an activation of `action` with `payload`. Validation and admission errors throw synchronously (so a
+   * caller gets OpenWhisk's 400/413/429 at once); everything after admission ends in a record.
+   */
+  start(action: ActionDoc, payload: unknown, context: StartContext = {}): Started {
+    if (this.#closed) throw ewError('EW_ENGINE_CLOSED', []);
+    const { params, initEnv } = mergeArguments(action, payload);
+    const size = jsonSize(params);
+    if (size > this.options.payloadLimit) throw ewError('EW_REQUEST_TOO_LARGE', [size, this.options.payloadLimit]);
+    const activationId = context.activationId ?? newActivationId();
+    if (isSequence(action.exec)) {
+      if (context.internal !== true) this.balancer.checkAdmission(action.namespace);
+      const done = runSequence(this, action, params, activationId, context).then((record) => this.complete(record));
+      return { activationId, done };
+    }
+    const exec = action.exec;
+    const runtime = this.runtimeFor(exec.kind, annotation(action.annotations, RUNTIME_ANNOTATION));
+    const job: InvocationJob = {
+      activationId,
+      action,
+      exec,
+      runtime: runtime.name,
+      params,
+      initEnv,
+      namespace: action.namespace,
+      subject: action.namespace,
+      receivedAt: Date.now(),
+      transactionId: activationId,
+      ...(context.cause === undefined ? {} : { cause: context.cause }),
+      ...(context.causedBy === undefined ? {} : { causedBy: context.causedBy }),
+    };
+    const queued = this.balancer.submit(
+      { namespace: job.namespace, run: () => this.#invoker.run(job), abort: () => abortedRecord(job, exec) },
+      context.internal === true,
+    );
+    this.emit('activation:queued', info(job));
+    return { activationId, done: queued.then((record) => this.complete(record)) };
+  }
+
+  /** Stores a finished record and announces it. Store failures are reported, never thrown into a flow. */
+  async complete(record: StoredActivation): Promise<StoredActivation> {
+    try {
+      await this.activations.put(record);
+    } catch {
+      // A store that fails must not lose the result for the caller waiting on it; the record is still returned.
+    }
+    if (this.listenerCount('activation:completed') > 0) this.emit('activation:completed', toApiView(record));
+    return record;
+  }
+}
+
+function info(job: InvocationJob): EngineEvents['activation:queued'][0] {
+  return {
+    activationId: job.activationId,
+    namespace: job.namespace,
+    name: job.action.name,
+    kind: job.exec.kind,
+    ...(job.cause === undefined ? {} : { cause: job.cause }),
+  };
+}
+
+function abortedRecord(job: InvocationJob, exec: CodeExec): StoredActivation {
+  const now = Date.now();
+  return {
+    namespace: job.namespace,
+    name: job.action.name,
+    subject: job.subject,
+    activationId: job.activationId,
+    version: job.action.version,
+    publish: job.action.publish,
+    start: now,
+    end: now,
+    duration: 0,
+    ...(job.cause === undefined ? {} : { cause: job.cause }),
+    response: { statusCode: STATUS.INTERNAL_ERROR, result: { error: ewError('EW_ENGINE_ABORTED', []).message } },
+    logs: [],
+    annotations: [
+      { key: 'path', value: `${job.action.namespace}/${job.action.name}` },
+      { key: 'waitTime', value: now - job.receivedAt },
+      { key: 'kind', value: exec.kind },
+      { key: 'timeout', value: false },
+      { key: 'limits', value: { ...job.action.limits } },
+    ],
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * The EdgeWhisk engine: a lean, embedded OpenWhisk. Controller, queue and invoker live in one process, as in Lean
+ * OpenWhisk; containers are worker threads by default. No Node-RED import here or anywhere under the engine.
+ */
+import type { ActivationStore } from './activations/activation-store';
+import { MemoryActivationStore } from './activations/memory-activation-store';
+import { ActionsApi } from './api/actions-api';
+import { ActivationsApi } from './api/activations-api';
+import { RulesApi } from './api/rules-api';
+import { TriggersApi } from './api/triggers-api';
+import { EngineCore } from './engine-core';
+import type { EngineEvents } from './events';
+import type { PoolStats } from './invoker/container-pool';
+import { resolveOptions, type EngineOptions, type EngineOptionsInput } from './options';
+import type { Runtime } from './runtimes/runtime';
+import { WorkerRuntime } from './runtimes/worker/worker-runtime';
+
+export interface EngineConfig extends EngineOptionsInput {
+  /** Runtimes by name; the worker runtime is always available unless replaced. */
+  readonly runtimes?: readonly Runtime[];
+  /** Where activation records go. @default a MemoryActivationStore holding `activationRetention` records */
+  readonly activationStore?: ActivationStore;
+}
+
+export interface EngineStats {
+  readonly queued: number;
+  readonly running: number;
+  readonly pool: PoolStats;
+}
+
+export class Engine {
+  readonly options: EngineOptions;
+  readonly actions: ActionsApi;
+  readonly triggers: TriggersApi;
+  readonly rules: RulesApi;
+  readonly activations: ActivationsApi;
+  readonly #core: EngineCore;
+  #closing: Promise<void> | undefined;
+
+  constructor(config: EngineConfig = {}) {
+    if (typeof config !== 'object' || config === null) throw new TypeError(`Expected \`options\` to be an object, got \`${String(config)}\``);
+    const { runtimes: runtimeList, activationStore, ...rest } = config;
+    this.options = resolveOptions(rest);
+    const runtimes = new Map<string, Runtime>();
+    if (runtimeList !== undefined && !Array.isArray(runtimeList)) throw new TypeError('Expected `runtimes` to be an array of runtimes');
+    for (const runtime of runtimeList ?? []) {
+      if (typeof runtime?.name !== 'string' || typeof runtime.create !== 'function' || !Array.isArray(runtime.kinds)) {
+        throw new TypeError('Expected every entry of `runtimes` to implement the Runtime interface (name, kinds, create)');
+      }
+      runtimes.set(runtime.name, runtime);
+    }
+    if (!runtimes.has('worker')) runtimes.set('worker', new WorkerRuntime());
+    if (!runtimes.has(this.options.defaultRuntime)) {
+      throw new TypeError(`Expected \`defaultRuntime\` to name a configured runtime (${[...runtimes.keys()].join(', ')}), got \`${this.options.defaultRuntime}\``);
+    }
+    this.#core = new EngineCore(this.options, runtimes, activationStore ?? new MemoryActivationStore(this.options.activationRetention));
+    this.actions = new ActionsApi(this.#core);
+    this.triggers = new TriggersApi(this.#core);
+    this.rules = new RulesApi(this.#core);
+    this.activations = new ActivationsApi(this.#core);
+    this.#core.pool.start();
+  }
+
+  on<E extends keyof EngineEvents>(event: E, listener: (...args: EngineEvents[E]) => void): this {
+    this.#core.on(event, listener as never);
+    return this;
+  }
+
+  once<E extends keyof EngineEvents>(event: E, listener: (...args: EngineEvents[E]) => void): this {
+    this.#core.once(event, listener as never);
+    return this;
+  }
+
+  off<E extends keyof EngineEvents>(event: E, listener: (...args: EngineEvents[E]) => void): this {
+    this.#core.off(event, listener as never);
+    return this;
+  }
+
+  get closed(): boolean {
+    return this.#core.closed;
+  }
+
+  stats(): EngineStats {
+    return { queued: this.#core.balancer.queued, running: this.#core.balancer.running, pool: this.#core.pool.stats() };
+  }
+
+  /**
+   * Stops accepting work, lets running and queued activations finish for up to `timeout` ms (default
+   * `closeTimeout`), then settles whatever is left with a whisk internal error and destroys every container.
+   * Resolves within `timeout` plus the time to terminate containers. Idempotent.
+   */
+  close(timeout: number = this.options.closeTimeout): Promise<void> {
+    if (!Number.isInteger(timeout) || timeout < 0) throw new TypeError(`Expected \`timeout\` to be a non-negative integer, got \`${String(timeout)}\``);
+    this.#closing ??= this.#close(timeout);
+    return this.#closing;
+  }
+
+  async #close(timeout: number): Promise<void> {
+    const core = this.#core;
+    core.markClosed();
+    const drained = await core.balancer.drain(timeout);
+    if (!drained) core.balancer.abortQueued();
+    await core.pool.close();
+    await Promise.all([...core.runtimes.values()].map((r) => r.close?.().catch(() => undefined)));
+    await core.activations.close?.();
+  }
+}
+
+/** Creates an engine; see `EngineConfig` and the README's options table. */
+export function createEngine(config: EngineConfig = {}): Engine {
+  return new Engine(config);
+}

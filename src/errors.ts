@@ -1,0 +1,167 @@
+/**
+ * Every error the engine raises on purpose, in one place.
+ *
+ * Each code maps to the HTTP status OpenWhisk's controller would answer with and to a message. Where OpenWhisk
+ * has a message for the situation the text is OpenWhisk's, byte for byte (including its "segement" typo), so
+ * that clients and tests written against OpenWhisk recognise it. The README's error table is checked against
+ * this object by a test.
+ */
+
+type MessageFn<A extends unknown[]> = (...args: A) => string;
+
+interface ErrorSpec<A extends unknown[]> {
+  /** HTTP status OpenWhisk answers with (or would, for engine-only situations). */
+  readonly status: number;
+  readonly message: MessageFn<A>;
+}
+
+function spec<A extends unknown[]>(status: number, message: MessageFn<A>): ErrorSpec<A> {
+  return { status, message };
+}
+
+export const ERROR_CODES = {
+  // Names (openwhisk-semantics §1)
+  EW_NAME_ILLEGAL: spec(400, () => 'The name of the entity contains illegal characters.'),
+  EW_NAMESPACE_ILLEGAL: spec(400, () => 'The namespace contains illegal characters.'),
+  EW_NAME_TOO_LONG: spec(400, (length: number, max: number) => `Name segement longer than allowed: ${length} > ${max}.`),
+  EW_NAMESPACE_TOO_LONG: spec(400, (length: number, max: number) => `Namespace longer than allowed: ${length} > ${max}.`),
+  EW_NAME_MALFORMED: spec(
+    400,
+    () => 'The fully qualified name of the entity must contain at least the namespace and the name of the entity.',
+  ),
+  EW_PACKAGE_UNSUPPORTED: spec(400, (name: string) => `Packages are not supported yet: '${name}' names a package.`),
+
+  // Entities
+  EW_ENTITY_NOT_FOUND: spec(404, () => 'The requested resource does not exist.'),
+  EW_ENTITY_EXISTS: spec(409, () => 'resource already exists'),
+  EW_ENTITY_WRONG_TYPE: spec(409, () => 'Resource by this name exists but is not in this collection.'),
+  EW_EXEC_INVALID: spec(400, (reason: string) => `The action's exec is invalid: ${reason}`),
+  EW_KIND_UNSUPPORTED: spec(
+    400,
+    (kind: string, kinds: readonly string[]) => `The action kind '${kind}' is not supported; supported kinds: ${kinds.join(', ')}.`,
+  ),
+  EW_RUNTIME_UNSUPPORTED: spec(
+    400,
+    (runtime: string, runtimes: readonly string[]) =>
+      `The runtime '${runtime}' is not available in this engine; available runtimes: ${runtimes.join(', ')}.`,
+  ),
+  EW_MAIN_INVALID: spec(
+    400,
+    (main: string) => `The entry point '${main}' is not a valid name: use an identifier path such as 'main' or 'handler.run'.`,
+  ),
+  EW_EXEC_TOO_LARGE: spec(413, (size: number, max: number) => `exec larger than allowed: ${size} > ${max} bytes.`),
+  EW_PARAMETERS_TOO_LARGE: spec(413, (size: number, max: number) => `parameters larger than allowed: ${size} > ${max} bytes.`),
+  EW_ANNOTATIONS_TOO_LARGE: spec(413, (size: number, max: number) => `annotations larger than allowed: ${size} > ${max} bytes.`),
+  EW_PARAMETERS_INVALID: spec(400, (reason: string) => `The parameters are invalid: ${reason}`),
+  EW_VERSION_INVALID: spec(400, (version: string) => `The version '${version}' is not a semantic version (major.minor.patch).`),
+
+  // Limits (openwhisk-semantics §11: clients look for "allowed threshold")
+  EW_LIMIT_TIMEOUT_LOW: spec(400, (v: number, min: number) => `duration ${v} milliseconds below allowed threshold of ${min} milliseconds`),
+  EW_LIMIT_TIMEOUT_HIGH: spec(400, (v: number, max: number) => `duration ${v} milliseconds exceeds allowed threshold of ${max} milliseconds`),
+  EW_LIMIT_MEMORY_LOW: spec(400, (v: number, min: number) => `memory size ${v} MB below allowed threshold of ${min} MB`),
+  EW_LIMIT_MEMORY_HIGH: spec(400, (v: number, max: number) => `memory size ${v} MB exceeds allowed threshold of ${max} MB`),
+  EW_LIMIT_LOGS_LOW: spec(400, (v: number, min: number) => `log size ${v} MB below allowed threshold of ${min} MB`),
+  EW_LIMIT_LOGS_HIGH: spec(400, (v: number, max: number) => `log size ${v} MB exceeds allowed threshold of ${max} MB`),
+  EW_LIMIT_CONCURRENCY_LOW: spec(400, (v: number, min: number) => `concurrency ${v} below allowed threshold of ${min}`),
+  EW_LIMIT_CONCURRENCY_HIGH: spec(400, (v: number, max: number) => `concurrency ${v} exceeds allowed threshold of ${max}`),
+  EW_LIMIT_INVALID: spec(400, (field: string, value: string) => `The limit '${field}' must be an integer, got ${value}.`),
+
+  // Sequences (openwhisk-semantics §4)
+  EW_SEQUENCE_TOO_LONG: spec(400, () => 'Too many actions in the sequence.'),
+  EW_SEQUENCE_EMPTY: spec(400, () => 'No component specified for the sequence.'),
+  EW_SEQUENCE_SELF: spec(400, () => 'Sequence may not refer to itself.'),
+  EW_SEQUENCE_COMPONENT_MISSING: spec(400, () => 'Sequence component does not exist.'),
+
+  // Rules
+  EW_RULE_TRIGGER_MISSING: spec(400, (trigger: string) => `The rule's trigger '${trigger}' does not exist.`),
+  EW_RULE_ACTION_MISSING: spec(400, (action: string) => `The rule's action '${action}' does not exist.`),
+  EW_RULE_ACTIVE: spec(409, (rule: string) => `Rule '${rule}' is active and cannot be updated; disable it first.`),
+  EW_RULE_STATUS_INVALID: spec(400, (status: string) => `Rule status must be 'active' or 'inactive', got '${status}'.`),
+
+  // Invocation (openwhisk-semantics §3, §11)
+  EW_REQUEST_TOO_LARGE: spec(413, (size: number, max: number) => `Request larger than allowed: ${size} > ${max} bytes.`),
+  EW_PARAMETERS_NOT_ALLOWED: spec(400, () => 'Request defines parameters that are not allowed (e.g., reserved properties).'),
+  EW_PAYLOAD_INVALID: spec(400, (type: string) => `The payload must be a JSON object or array, got ${type}.`),
+  EW_WAIT_TIMEOUT_INVALID: spec(400, () => 'Timeout must be number of milliseconds up to 60000.'),
+  EW_THROTTLED_CONCURRENT: spec(
+    429,
+    (count: number, allowed: number) => `Too many concurrent requests in flight (count: ${count}, allowed: ${allowed}).`,
+  ),
+  EW_QUEUE_FULL: spec(
+    429,
+    (count: number, allowed: number) =>
+      `Too many requests queued: the invocation backlog is full (count: ${count}, allowed: ${allowed}).`,
+  ),
+  EW_ACTIVATION_WAIT_EXPIRED: spec(
+    408,
+    (id: string, waited: number) =>
+      `Activation ${id} did not complete within the ${waited} ms wait; it is still running.`,
+  ),
+  EW_ACTIVATION_FAILED: spec(502, (message: string) => message),
+  EW_ACTIVATION_NOT_FOUND: spec(404, () => 'The requested resource does not exist.'),
+
+  // Lists (openwhisk-semantics §11)
+  EW_LIST_LIMIT_RANGE: spec(400, (value: string, max: number, collection: string) => `The value '${value}' is not in the range of 0 to ${max} for ${collection}.`),
+  EW_LIST_SKIP_NEGATIVE: spec(400, (value: string, collection: string) => `The value '${value}' is not greater than or equal to 0 for ${collection}.`),
+  EW_LIST_NOT_INTEGER: spec(400, (value: string, collection: string) => `The value '${value}' is not an integer for ${collection}.`),
+  EW_LIST_DOCS_WITH_COUNT: spec(400, () => "The parameter 'docs' is not permitted with 'count'."),
+  EW_LIST_EPOCH_INVALID: spec(400, (value: string) => `Parameter is not a valid value for epoch seconds: ${value}`),
+
+  // Engine
+  EW_ENGINE_CLOSED: spec(503, () => 'The engine is shut down and accepts no new work.'),
+  EW_ENGINE_ABORTED: spec(503, () => 'The engine shut down before the activation could run.'),
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+type ArgsOf<C extends ErrorCode> = Parameters<(typeof ERROR_CODES)[C]['message']>;
+
+/**
+ * An error the engine raises deliberately. `statusCode` is the HTTP status OpenWhisk would answer with, so a REST
+ * layer can pass it through and the shape matches the official `openwhisk` client's errors (`statusCode`, `error`).
+ */
+export class EdgeWhiskError extends Error {
+  override readonly name = 'EdgeWhiskError';
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  /** Structured context (the entity, the limit, the activation). */
+  readonly details: Readonly<Record<string, unknown>>;
+  /** Mirrors the `openwhisk` client: the response body, here the activation record or `{error}`. */
+  readonly error: unknown;
+
+  constructor(code: ErrorCode, message: string, statusCode: number, details: Record<string, unknown> = {}, cause?: unknown) {
+    super(message, cause === undefined ? undefined : { cause });
+    this.code = code;
+    this.statusCode = statusCode;
+    this.details = details;
+    this.error = details['activation'] ?? { error: message };
+  }
+}
+
+/** Builds the coded error `code` with the message arguments its spec asks for. */
+export function ewError<C extends ErrorCode>(
+  code: C,
+  args: ArgsOf<C>,
+  details: Record<string, unknown> = {},
+  options: { statusCode?: number; cause?: unknown } = {},
+): EdgeWhiskError {
+  const entry = ERROR_CODES[code] as ErrorSpec<unknown[]>;
+  return new EdgeWhiskError(code, entry.message(...args), options.statusCode ?? entry.status, details, options.cause);
+}
+
+export function isEdgeWhiskError(value: unknown, code?: ErrorCode): value is EdgeWhiskError {
+  return value instanceof EdgeWhiskError && (code === undefined || value.code === code);
+}
+
+/** Normalises anything thrown into an Error (user code may throw strings, `null`, or plain objects). */
+export function toError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  return new Error(typeof value === 'string' ? value : safeJson(value));
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,24 @@
+/** The engine's event map: activation lifecycle and pool notices. */
+import type { Activation } from './activations/record';
+
+export interface ActivationEventInfo {
+  readonly activationId: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly kind: string;
+  /** Parent sequence activation, for sequence components. */
+  readonly cause?: string;
+}
+
+export interface EngineEvents {
+  /** Accepted and waiting for a container. */
+  'activation:queued': [ActivationEventInfo];
+  /** Has a container; init or run is starting. */
+  'activation:started': [ActivationEventInfo];
+  /** Finished, with its record (API view). Emitted for actions, sequences and triggers. */
+  'activation:completed': [Activation];
+  /** A container could not be started (the affected activations fail with a whisk internal error). */
+  'container:start-failed': [{ readonly runtime: string; readonly kind: string; readonly error: unknown }];
+  /** A container died on its own (crash, OOM, killed from outside) and was removed from the pool. */
+  'container:exit': [{ readonly runtime: string; readonly key: string | undefined; readonly failure: unknown }];
+}

@@ -1,0 +1,28 @@
+/**
+ * node-red-contrib-edgewhisk: the embedded engine's public API.
+ *
+ * `const { createEngine } = require('node-red-contrib-edgewhisk')` works from plain Node.js; the Node-RED nodes
+ * are a thin layer over the same engine.
+ */
+export { createEngine, Engine, type EngineConfig, type EngineStats } from './engine';
+export { DEFAULTS, resolveOptions, type EngineOptions, type EngineOptionsInput, type ActionLimitRanges, type LimitRange } from './options';
+export { ERROR_CODES, EdgeWhiskError, isEdgeWhiskError, type ErrorCode } from './errors';
+export type { EngineEvents, ActivationEventInfo } from './events';
+export {
+  STATUS,
+  STATUS_MESSAGES,
+  STATUS_NAMES,
+  type Activation,
+  type ActivationResponse,
+  type ActivationSummary,
+  type StoredActivation,
+} from './activations/record';
+export type { ActivationStore, ActivationQuery } from './activations/activation-store';
+export { MemoryActivationStore } from './activations/memory-activation-store';
+export type { Runtime, Container, ContainerSpec, InitPayload, RunPayload, Outcome, LogSink } from './runtimes/runtime';
+export { WorkerRuntime } from './runtimes/worker/worker-runtime';
+export { ENTITY_NAME, isValidEntityName } from './entities/names';
+export type { ActionOptions, InvokeOptions } from './api/actions-api';
+export type { TriggerOptions, FireOptions } from './api/triggers-api';
+export type { RuleOptions } from './api/rules-api';
+export type { ActivationListOptions } from './api/activations-api';

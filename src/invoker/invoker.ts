@@ -1,0 +1,190 @@
+/**
+ * The invoker: runs one activation of an action on a pooled container and writes its record.
+ *
+ * It acquires a container, sends `init` when the container is fresh, then `run`, each under the action's time
+ * limit, judges the outcomes, collects logs, and hands the container back (destroying it after anything but
+ * success or an application error). `run()` never rejects: every failure becomes an activation record.
+ */
+import { LOG_DEVELOPER_ERROR_WARNING, LogCollector } from '../activations/log-collector';
+import { STATUS, type StoredActivation, type StatusCode } from '../activations/record';
+import { entityPath } from '../entities/names';
+import type { ActionDoc, CodeExec, KeyValue } from '../entities/types';
+import { isEdgeWhiskError } from '../errors';
+import type { Container, Outcome } from '../runtimes/runtime';
+import type { ContainerPool, Lease } from './container-pool';
+import { judgeInit, judgeRun, MESSAGES, type Verdict } from './judge';
+
+export interface InvocationJob {
+  readonly activationId: string;
+  readonly action: ActionDoc;
+  readonly exec: CodeExec;
+  readonly runtime: string;
+  /** Run arguments: defaults merged with the payload, `init` parameters removed. */
+  readonly params: unknown;
+  /** `init` parameters, exported as environment variables at init. */
+  readonly initEnv: Readonly<Record<string, string>>;
+  /** The invoking namespace. */
+  readonly namespace: string;
+  readonly subject: string;
+  /** Epoch ms when the engine accepted the invocation (the start of `waitTime`). */
+  readonly receivedAt: number;
+  readonly transactionId: string;
+  readonly cause?: string;
+  readonly causedBy?: string;
+}
+
+export interface InvokerHooks {
+  /** Called when the activation has a container and init or run begins. */
+  readonly onStart?: (job: InvocationJob) => void;
+}
+
+export interface InvokerOptions {
+  readonly resultLimit: number;
+}
+
+const TIMED_OUT = Symbol('timeout');
+
+export class Invoker {
+  readonly #pool: ContainerPool;
+  readonly #options: InvokerOptions;
+  readonly #hooks: InvokerHooks;
+
+  constructor(pool: ContainerPool, options: InvokerOptions, hooks: InvokerHooks = {}) {
+    this.#pool = pool;
+    this.#options = options;
+    this.#hooks = hooks;
+  }
+
+  async run(job: InvocationJob): Promise<StoredActivation> {
+    const { action } = job;
+    const logs = new LogCollector(action.limits.logs * 1024 * 1024);
+    let lease: Lease;
+    try {
+      lease = await this.#pool.acquire({
+        runtime: job.runtime,
+        key: `${job.runtime}|${action.namespace}/${action.name}@${action.version}#${action.updated}`,
+        kind: job.exec.kind,
+        memory: action.limits.memory,
+        concurrency: action.limits.concurrency,
+        ...(job.exec.image === undefined ? {} : { image: job.exec.image }),
+      });
+    } catch (error) {
+      const now = Date.now();
+      const message = isEdgeWhiskError(error, 'EW_ENGINE_ABORTED') ? error.message : MESSAGES.provisionFailed;
+      return this.#record(job, now, now, { statusCode: STATUS.INTERNAL_ERROR, result: { error: message } }, logs, {
+        waitTime: now - job.receivedAt,
+        timedOut: false,
+      });
+    }
+
+    const start = Date.now();
+    this.#hooks.onStart?.(job);
+    const timeout = action.limits.timeout;
+    const sink = (stream: 'stdout' | 'stderr', text: string, time: number): void => logs.add(stream, text, time);
+    let initTime: number | undefined;
+    let verdict: Verdict | undefined;
+    let timedOut = false;
+    try {
+      if (lease.needsInit) {
+        const initOutcome = await this.#withTimeout(lease.container, lease.container.init(
+          { name: action.name, main: job.exec.main ?? 'main', code: job.exec.code, binary: job.exec.binary, env: job.initEnv },
+          sink,
+        ), timeout);
+        initTime = Date.now() - start;
+        if (initOutcome === TIMED_OUT) {
+          timedOut = true;
+          verdict = { statusCode: STATUS.DEVELOPER_ERROR, result: { error: MESSAGES.initTimeout(timeout) } };
+        } else {
+          verdict = judgeInit(initOutcome);
+        }
+      }
+      if (verdict === undefined) {
+        const runStart = Date.now();
+        const runOutcome = await this.#withTimeout(lease.container, lease.container.run(
+          {
+            value: job.params,
+            namespace: job.namespace,
+            action_name: `/${action.namespace}/${action.name}`,
+            action_version: action.version,
+            activation_id: job.activationId,
+            transaction_id: job.transactionId,
+            deadline: String(runStart + timeout),
+          },
+          sink,
+        ), timeout);
+        if (runOutcome === TIMED_OUT) {
+          timedOut = true;
+          verdict = { statusCode: STATUS.DEVELOPER_ERROR, result: { error: MESSAGES.timeout(timeout) } };
+        } else {
+          verdict = judgeRun(runOutcome, this.#options.resultLimit);
+        }
+      }
+    } catch (error) {
+      // Runtimes never reject by contract; if one does, it is the engine's fault, not the action's.
+      verdict = { statusCode: STATUS.INTERNAL_ERROR, result: { error: MESSAGES.internal } };
+      logs.addSystem(String(error));
+    }
+    if (this.#pool.closed && verdict.statusCode !== STATUS.SUCCESS && verdict.statusCode !== STATUS.APPLICATION_ERROR) {
+      // The engine destroyed the container while shutting down: not the action's fault.
+      verdict = { statusCode: STATUS.INTERNAL_ERROR, result: { error: MESSAGES.shutdown } };
+    }
+    const end = Date.now();
+    const healthy = verdict.statusCode === STATUS.SUCCESS || verdict.statusCode === STATUS.APPLICATION_ERROR;
+    if (verdict.statusCode === STATUS.DEVELOPER_ERROR) logs.addSystem(LOG_DEVELOPER_ERROR_WARNING, end);
+    this.#pool.release(lease, healthy);
+    return this.#record(job, start, end, verdict, logs, {
+      waitTime: start - job.receivedAt,
+      timedOut,
+      ...(initTime === undefined ? {} : { initTime }),
+    });
+  }
+
+  /** Races an operation against the time limit; on expiry the container is destroyed, which stops the action. */
+  #withTimeout(container: Container, operation: Promise<Outcome>, ms: number): Promise<Outcome | typeof TIMED_OUT> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(() => {
+        container.destroy().catch(() => undefined);
+        resolve(TIMED_OUT);
+      }, ms);
+    });
+    return Promise.race([operation, expired]).finally(() => clearTimeout(timer));
+  }
+
+  #record(
+    job: InvocationJob,
+    start: number,
+    end: number,
+    verdict: Verdict,
+    logs: LogCollector,
+    timing: { waitTime: number; timedOut: boolean; initTime?: number },
+  ): StoredActivation {
+    const { action } = job;
+    const annotations: KeyValue[] = [
+      { key: 'path', value: entityPath(action) },
+      { key: 'waitTime', value: Math.max(0, timing.waitTime) },
+      { key: 'kind', value: job.exec.kind },
+      { key: 'timeout', value: timing.timedOut },
+      { key: 'limits', value: { ...action.limits } },
+    ];
+    if (timing.initTime !== undefined) annotations.push({ key: 'initTime', value: timing.initTime });
+    if (job.causedBy !== undefined) annotations.push({ key: 'causedBy', value: job.causedBy });
+    const response: { statusCode: StatusCode; result: unknown; size?: number } = { statusCode: verdict.statusCode, result: verdict.result };
+    if (verdict.size !== undefined) response.size = verdict.size;
+    return {
+      namespace: job.namespace,
+      name: action.name,
+      subject: job.subject,
+      activationId: job.activationId,
+      version: action.version,
+      publish: action.publish,
+      start,
+      end,
+      duration: end - start,
+      ...(job.cause === undefined ? {} : { cause: job.cause }),
+      response,
+      logs: logs.lines(),
+      annotations,
+    };
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Parameter merging for one invocation (openwhisk-semantics §3.4): action defaults < invocation payload; array
+ * payloads pass through unmerged; `init` parameters go to init as environment variables, never to runs.
+ */
+import { ewError } from '../errors';
+import { annotation, type ActionDoc } from '../entities/types';
+
+export interface MergedArguments {
+  readonly params: unknown;
+  readonly initEnv: Record<string, string>;
+}
+
+function isFinal(action: ActionDoc): boolean {
+  // Web-exported actions finalize their parameters automatically ("Parameters are automatically finalized").
+  return Boolean(annotation(action.annotations, 'final')) || Boolean(annotation(action.annotations, 'web-export'));
+}
+
+/** Environment variable values are strings; objects are exported as JSON, as the action proxy does. */
+export function envValue(value: unknown): string {
+  return typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
+}
+
+export function mergeArguments(action: ActionDoc, payload: unknown): MergedArguments {
+  if (payload !== undefined && payload !== null && typeof payload !== 'object') {
+    throw ewError('EW_PAYLOAD_INVALID', [typeof payload]);
+  }
+  const initEnv: Record<string, string> = {};
+  const defaults: Record<string, unknown> = {};
+  for (const p of action.parameters) {
+    // The __OW_ prefix is reserved for the per-activation context, which user parameters must not overwrite.
+    if (p.init === true) {
+      if (!p.key.startsWith('__OW_') && !p.key.includes('=') && !p.key.includes('\0')) initEnv[p.key] = envValue(p.value);
+    } else {
+      defaults[p.key] = p.value;
+    }
+  }
+  if (Array.isArray(payload)) return { params: payload, initEnv };
+  const given = (payload ?? {}) as Record<string, unknown>;
+  if (isFinal(action)) {
+    for (const p of action.parameters) {
+      if (Object.prototype.hasOwnProperty.call(given, p.key)) throw ewError('EW_PARAMETERS_NOT_ALLOWED', [], { parameter: p.key });
+    }
+  }
+  return { params: { ...defaults, ...given }, initEnv };
+}

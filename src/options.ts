@@ -1,0 +1,161 @@
+/**
+ * Engine options: one defaults object, one type, one validator.
+ *
+ * `DEFAULTS` is the single source of the engine's defaults. The README's options table is checked against it by a
+ * test, so a default changed here without the docs fails CI.
+ */
+
+export interface LimitRange {
+  readonly min: number;
+  readonly max: number;
+  readonly default: number;
+}
+
+export interface ActionLimitRanges {
+  /** Per-action time limit in ms, applied to init and run separately. @default {min: 100, max: 300000, default: 60000} */
+  readonly timeout: LimitRange;
+  /** Per-action memory in MB; a worker's heap limit, a container's memory limit. @default {min: 128, max: 512, default: 256} */
+  readonly memory: LimitRange;
+  /** Per-action log limit in MB; 0 disables log collection. @default {min: 0, max: 10, default: 10} */
+  readonly logs: LimitRange;
+  /** Concurrent activations one container may run (intra-container concurrency). @default {min: 1, max: 200, default: 1} */
+  readonly concurrency: LimitRange;
+}
+
+export interface EngineOptions {
+  /** The namespace entities live in; `_` in names resolves to it. @default 'guest' */
+  readonly namespace: string;
+  /** Runtime used for actions that do not name one. @default 'worker' */
+  readonly defaultRuntime: string;
+  /** Pool budget in MB: the sum of the memory limits of all containers (busy, idle, prewarmed). @default 1024 */
+  readonly memoryBudget: number;
+  /** Invocations that may wait in the queue before new ones are refused with 429. @default 10000 */
+  readonly maxQueued: number;
+  /** Activations per namespace in flight (queued and running) before new ones are refused with 429. @default 2000 */
+  readonly concurrentInvocations: number;
+  /** Invocations the balancer hands to the invoker at once; the rest wait in the queue. @default 64 */
+  readonly dispatchConcurrency: number;
+  /** Prewarmed containers kept for the default Node.js kind at the default memory. @default 1 */
+  readonly prewarmCount: number;
+  /** An idle warm container is destroyed after this many ms. @default 600000 */
+  readonly idleTimeout: number;
+  /** Runtimes that can pause do so after a container has been idle this many ms. @default 10000 */
+  readonly pauseGrace: number;
+  /** Containers being started at the same time, at most. @default 4 */
+  readonly maxParallelStarts: number;
+  /** Activation records kept in memory; the oldest are dropped first. @default 10000 */
+  readonly activationRetention: number;
+  /** Longest a blocking invocation waits before it is demoted to an activation id (ms). @default 60000 */
+  readonly maxBlockingWait: number;
+  /** `close()` lets running activations finish for this long (ms), then aborts the rest. @default 10000 */
+  readonly closeTimeout: number;
+  /** Largest invocation payload including the action's parameters, in bytes. @default 1048576 */
+  readonly payloadLimit: number;
+  /** Largest action result in bytes; larger results are truncated into an application error. @default 1048576 */
+  readonly resultLimit: number;
+  /** Largest serialized parameters (and annotations) of one entity, in bytes. @default 1048576 */
+  readonly parametersLimit: number;
+  /** Largest action code in bytes. @default 50331648 */
+  readonly codeLimit: number;
+  /** Atomic actions a sequence may run after nested sequences are inlined. @default 50 */
+  readonly sequenceMaxLength: number;
+  /** Ranges and defaults of per-action limits. */
+  readonly limits: ActionLimitRanges;
+}
+
+export const DEFAULTS: EngineOptions = Object.freeze({
+  namespace: 'guest',
+  defaultRuntime: 'worker',
+  memoryBudget: 1024, // MB, OpenWhisk's code default for invoker user memory
+  maxQueued: 10_000,
+  concurrentInvocations: 2_000,
+  dispatchConcurrency: 64,
+  prewarmCount: 1,
+  idleTimeout: 600_000, // 10 min, OpenWhisk's idle-container default
+  pauseGrace: 10_000, // 10 s, OpenWhisk's pause-grace
+  maxParallelStarts: 4,
+  activationRetention: 10_000,
+  maxBlockingWait: 60_000,
+  closeTimeout: 10_000, // leaves headroom under Node-RED's 15 s nodeCloseTimeout
+  payloadLimit: 1_048_576, // 1 MB
+  resultLimit: 1_048_576, // 1 MB
+  parametersLimit: 1_048_576, // 1 MB
+  codeLimit: 50_331_648, // 48 MB
+  sequenceMaxLength: 50,
+  limits: Object.freeze({
+    timeout: Object.freeze({ min: 100, max: 300_000, default: 60_000 }),
+    memory: Object.freeze({ min: 128, max: 512, default: 256 }),
+    logs: Object.freeze({ min: 0, max: 10, default: 10 }),
+    concurrency: Object.freeze({ min: 1, max: 200, default: 1 }),
+  }),
+});
+
+export type EngineOptionsInput = Partial<Omit<EngineOptions, 'limits'>> & {
+  readonly limits?: Partial<{ readonly [K in keyof ActionLimitRanges]: Partial<LimitRange> }>;
+};
+
+const POSITIVE_INTEGERS = [
+  'memoryBudget',
+  'maxQueued',
+  'concurrentInvocations',
+  'dispatchConcurrency',
+  'idleTimeout',
+  'maxParallelStarts',
+  'activationRetention',
+  'maxBlockingWait',
+  'payloadLimit',
+  'resultLimit',
+  'parametersLimit',
+  'codeLimit',
+  'sequenceMaxLength',
+] as const;
+const NON_NEGATIVE_INTEGERS = ['prewarmCount', 'pauseGrace', 'closeTimeout'] as const;
+
+function describe(value: unknown): string {
+  return `\`${typeof value === 'string' ? JSON.stringify(value) : String(value)}\` (${value === null ? 'null' : typeof value})`;
+}
+
+/** Merges `input` over `DEFAULTS` and validates the result; a bad option throws a `TypeError` naming it. */
+export function resolveOptions(input: EngineOptionsInput = {}): EngineOptions {
+  if (typeof input !== 'object' || input === null) {
+    throw new TypeError(`Expected \`options\` to be an object, got ${describe(input)}`);
+  }
+  const known = new Set(Object.keys(DEFAULTS));
+  for (const key of Object.keys(input)) {
+    if (!known.has(key)) throw new TypeError(`Unknown engine option \`${key}\``);
+  }
+  const limits = {} as Record<keyof ActionLimitRanges, LimitRange>;
+  for (const key of Object.keys(DEFAULTS.limits) as (keyof ActionLimitRanges)[]) {
+    const range = { ...DEFAULTS.limits[key], ...(input.limits?.[key] ?? {}) };
+    for (const bound of ['min', 'max', 'default'] as const) {
+      if (!Number.isInteger(range[bound]) || range[bound] < 0) {
+        throw new TypeError(`Expected \`limits.${key}.${bound}\` to be a non-negative integer, got ${describe(range[bound])}`);
+      }
+    }
+    if (!(range.min <= range.default && range.default <= range.max)) {
+      throw new TypeError(`Expected \`limits.${key}\` to satisfy min <= default <= max, got ${JSON.stringify(range)}`);
+    }
+    limits[key] = Object.freeze(range);
+  }
+  const merged: EngineOptions = { ...DEFAULTS, ...(input as Partial<EngineOptions>), limits: Object.freeze(limits) };
+  for (const key of POSITIVE_INTEGERS) {
+    const value = merged[key];
+    if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected \`${key}\` to be a positive integer, got ${describe(value)}`);
+  }
+  for (const key of NON_NEGATIVE_INTEGERS) {
+    const value = merged[key];
+    if (!Number.isInteger(value) || value < 0) throw new TypeError(`Expected \`${key}\` to be a non-negative integer, got ${describe(value)}`);
+  }
+  for (const key of ['namespace', 'defaultRuntime'] as const) {
+    if (typeof merged[key] !== 'string' || merged[key] === '') {
+      throw new TypeError(`Expected \`${key}\` to be a non-empty string, got ${describe(merged[key])}`);
+    }
+  }
+  if (merged.maxBlockingWait > 60_000) {
+    throw new TypeError(`Expected \`maxBlockingWait\` to be at most 60000 (OpenWhisk's maximum), got ${describe(merged.maxBlockingWait)}`);
+  }
+  if (merged.memoryBudget < limits.memory.min) {
+    throw new TypeError(`Expected \`memoryBudget\` to hold at least one container of ${limits.memory.min} MB, got ${describe(merged.memoryBudget)}`);
+  }
+  return Object.freeze(merged);
+}

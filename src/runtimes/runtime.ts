@@ -1,0 +1,87 @@
+/**
+ * The contract between the invoker and a runtime (worker threads, child processes, Docker containers), modelled on
+ * OpenWhisk's ContainerFactory/Container and tinyFaaS's Backend/Handler.
+ *
+ * A runtime speaks the action-proxy protocol (`/init`, `/run`) over whatever transport it has and reports what
+ * happened as an `Outcome`. Judging outcomes (success, application error, developer error) is the invoker's job,
+ * not the runtime's, so every runtime is judged by the same rules. Time limits are enforced by the invoker, which
+ * destroys a container that overruns.
+ */
+import type { LogStream } from '../activations/log-collector';
+
+export interface ContainerSpec {
+  readonly kind: string;
+  /** Memory limit in MB. */
+  readonly memory: number;
+  /** How many runs the container must accept at once (`limits.concurrency`). */
+  readonly concurrency: number;
+  /** Docker image for blackbox kinds. */
+  readonly image?: string;
+}
+
+/** The `/init` body of the action-proxy protocol. */
+export interface InitPayload {
+  readonly name: string;
+  readonly main: string;
+  readonly code: string;
+  readonly binary: boolean;
+  /** Exported as environment variables before the code loads; values are already strings. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** The `/run` body of the action-proxy protocol. */
+export interface RunPayload {
+  readonly value: unknown;
+  readonly namespace: string;
+  readonly action_name: string;
+  readonly action_version: string;
+  readonly activation_id: string;
+  readonly transaction_id: string;
+  /** Epoch ms, as a string. */
+  readonly deadline: string;
+}
+
+/** The proxy answered: an HTTP status and the body text. */
+export interface ProxyReply {
+  readonly type: 'reply';
+  readonly status: number;
+  readonly body: string;
+}
+
+/** The container died: crashed, exited, was killed, or ran out of memory. */
+export interface ContainerFailure {
+  readonly type: 'exited' | 'oom';
+  /** What the runtime knows about why (an uncaught error's stack, an exit code). */
+  readonly detail?: string;
+}
+
+export type Outcome = ProxyReply | ContainerFailure;
+
+/** Receives an activation's output as it is written. */
+export type LogSink = (stream: LogStream, text: string, time: number) => void;
+
+export interface Container {
+  readonly id: string;
+  /** Never rejects: a failure is an `Outcome`. */
+  init(payload: InitPayload, logs: LogSink): Promise<Outcome>;
+  /** Never rejects: a failure is an `Outcome`. */
+  run(payload: RunPayload, logs: LogSink): Promise<Outcome>;
+  /** Ends the container and anything it runs; pending `init`/`run` calls settle as `exited`. Idempotent. */
+  destroy(): Promise<void>;
+  /** Runtimes that can freeze an idle container (Docker) implement both. */
+  pause?(): Promise<void>;
+  resume?(): Promise<void>;
+  /** Called at most once, when the container dies without `destroy()` (crash, OOM, killed from outside). */
+  onExit(listener: (failure: ContainerFailure) => void): void;
+}
+
+export interface Runtime {
+  /** The name actions and engines select it by: `worker`, `process`, `docker`. */
+  readonly name: string;
+  /** Action kinds it runs, e.g. `nodejs:20`. */
+  readonly kinds: readonly string[];
+  /** Starts a container; rejects only when none could be provisioned. */
+  create(spec: ContainerSpec): Promise<Container>;
+  /** Releases what the runtime holds beyond its containers. */
+  close?(): Promise<void>;
+}

@@ -1,0 +1,118 @@
+/**
+ * Sequences (openwhisk-semantics §4): components run one after another, each result feeding the next; the first
+ * result with a top-level `error` stops the sequence and becomes its response. The sequence's own record lists the
+ * component activation ids as its logs; each component's record points back with `cause`.
+ */
+import { STATUS, type StatusCode, type StoredActivation } from '../activations/record';
+import type { EngineCore, StartContext } from '../engine-core';
+import { entityPath } from '../entities/names';
+import { isSequence, type ActionDoc, type KeyValue } from '../entities/types';
+import { ewError, isEdgeWhiskError } from '../errors';
+
+const SEQUENCE_FAILED = 'Sequence failed.';
+
+/**
+ * Resolves a sequence's components to atomic actions in run order (nested sequences inlined), checking for
+ * missing components, self-reference and the length limit. Used at create time and again at run time.
+ */
+export function expandSequence(core: EngineCore, root: { namespace: string; name: string }, components: readonly string[]): ActionDoc[] {
+  const out: ActionDoc[] = [];
+  const rootKey = `/${root.namespace}/${root.name}`;
+  const visit = (list: readonly string[], path: ReadonlySet<string>): void => {
+    for (const component of list) {
+      const q = core.name(component);
+      const key = `/${q.namespace}/${q.name}`;
+      if (key === rootKey || path.has(key)) throw ewError('EW_SEQUENCE_SELF', [], { component: key });
+      let doc: ActionDoc | undefined;
+      try {
+        doc = core.entities.find('action', q);
+      } catch {
+        doc = undefined;
+      }
+      if (doc === undefined) throw ewError('EW_SEQUENCE_COMPONENT_MISSING', [], { component: key });
+      if (isSequence(doc.exec)) visit(doc.exec.components, new Set([...path, key]));
+      else out.push(doc);
+      if (out.length > core.options.sequenceMaxLength) throw ewError('EW_SEQUENCE_TOO_LONG', []);
+    }
+  };
+  visit(components, new Set());
+  return out;
+}
+
+function hasError(result: unknown): boolean {
+  return typeof result === 'object' && result !== null && !Array.isArray(result) && 'error' in result;
+}
+
+export async function runSequence(
+  core: EngineCore,
+  sequence: ActionDoc,
+  params: unknown,
+  activationId: string,
+  context: StartContext,
+): Promise<StoredActivation> {
+  const receivedAt = Date.now();
+  const exec = sequence.exec;
+  const componentIds: string[] = [];
+  let statusCode: StatusCode = STATUS.SUCCESS;
+  let result: unknown = {};
+  let size: number | undefined;
+  let duration = 0;
+  let memory = 0;
+  let end = receivedAt;
+  try {
+    if (!isSequence(exec)) throw new Error('not a sequence');
+    // Validate up front so a sequence whose components vanished fails before running half of them.
+    expandSequence(core, sequence, exec.components);
+    let payload: unknown = params;
+    for (const component of exec.components) {
+      const doc = core.entities.find('action', core.name(component));
+      if (doc === undefined) throw ewError('EW_SEQUENCE_COMPONENT_MISSING', [], { component });
+      memory = Math.max(memory, doc.limits.memory);
+      // Nested sequences always run blocking inside their parent; both kinds report to the parent via `cause`.
+      const started = core.start(doc, payload, { cause: activationId, causedBy: 'sequence', internal: true });
+      componentIds.push(started.activationId);
+      const record = await started.done;
+      duration += record.duration ?? 0;
+      end = Math.max(end, record.end);
+      statusCode = record.response.statusCode;
+      result = record.response.result;
+      size = record.response.size;
+      if (statusCode !== STATUS.SUCCESS || hasError(result)) break;
+      // Only a JSON object or array is passed on; anything else becomes an empty payload.
+      payload = typeof result === 'object' && result !== null ? result : {};
+    }
+  } catch (error) {
+    if (isEdgeWhiskError(error, 'EW_SEQUENCE_COMPONENT_MISSING') || isEdgeWhiskError(error, 'EW_SEQUENCE_SELF') || isEdgeWhiskError(error, 'EW_SEQUENCE_TOO_LONG')) {
+      statusCode = STATUS.APPLICATION_ERROR;
+      result = { error: error.message };
+    } else {
+      statusCode = STATUS.INTERNAL_ERROR;
+      result = { error: SEQUENCE_FAILED };
+    }
+    size = undefined;
+    end = Date.now();
+  }
+  const annotations: KeyValue[] = [
+    { key: 'topmost', value: context.causedBy === undefined },
+    { key: 'path', value: entityPath(sequence) },
+    { key: 'kind', value: 'sequence' },
+    { key: 'waitTime', value: 0 },
+    { key: 'limits', value: { ...sequence.limits, memory: memory || sequence.limits.memory } },
+  ];
+  if (context.causedBy !== undefined) annotations.push({ key: 'causedBy', value: context.causedBy });
+  return {
+    namespace: sequence.namespace,
+    name: sequence.name,
+    subject: sequence.namespace,
+    activationId,
+    version: sequence.version,
+    publish: sequence.publish,
+    start: receivedAt,
+    end,
+    duration,
+    ...(context.cause === undefined ? {} : { cause: context.cause }),
+    response: size === undefined ? { statusCode, result } : { statusCode, result, size },
+    logs: componentIds,
+    annotations,
+  };
+}

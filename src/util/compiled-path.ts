@@ -1,0 +1,19 @@
+import { existsSync } from 'node:fs';
+import { join, sep } from 'node:path';
+
+/**
+ * Path of the compiled `.js` file `name` beside the calling module. Under the build it is the sibling file; when
+ * the engine runs from TypeScript sources (vitest), threads and child processes still need JavaScript, so the
+ * same path under `dist/` is used.
+ */
+export function compiledSibling(dirname: string, name: string): string {
+  const sibling = join(dirname, `${name}.js`);
+  if (existsSync(sibling)) return sibling;
+  const marker = `${sep}src${sep}`;
+  const index = dirname.lastIndexOf(marker);
+  if (index >= 0) {
+    const built = join(dirname.slice(0, index), 'dist', dirname.slice(index + marker.length), `${name}.js`);
+    if (existsSync(built)) return built;
+  }
+  throw new Error(`Cannot find ${name}.js beside ${dirname} or in dist/: run \`npm run build\` first.`);
+}
