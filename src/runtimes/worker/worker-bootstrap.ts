@@ -109,8 +109,9 @@ function init(payload: InitPayload): { status: number; body: string } {
     runInThisContext(payload.code, { filename });
   } catch (error) {
     state = 'stopped';
+    // The stack (with the failing line) goes to the logs; the result carries the short form, e.g. `SyntaxError: …`.
     emit('stderr', `Error during initialization: ${describeError(error)}`);
-    return reply(502, { error: `Initialization has failed due to: ${describeError(error)}` });
+    return reply(502, { error: `Initialization has failed due to: ${String(error)}` });
   }
   const path = payload.main.split('.');
   // Only globals the action itself created count, so a hostile `main` such as `process.exit` finds nothing.
