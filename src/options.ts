@@ -97,7 +97,6 @@ export type EngineOptionsInput = Partial<Omit<EngineOptions, 'limits'>> & {
 const POSITIVE_INTEGERS = [
   'memoryBudget',
   'maxQueued',
-  'concurrentInvocations',
   'dispatchConcurrency',
   'idleTimeout',
   'maxParallelStarts',
@@ -109,7 +108,8 @@ const POSITIVE_INTEGERS = [
   'codeLimit',
   'sequenceMaxLength',
 ] as const;
-const NON_NEGATIVE_INTEGERS = ['prewarmCount', 'pauseGrace', 'closeTimeout'] as const;
+// concurrentInvocations may be 0: OpenWhisk then refuses everything with `allowed: 0`.
+const NON_NEGATIVE_INTEGERS = ['concurrentInvocations', 'prewarmCount', 'pauseGrace', 'closeTimeout'] as const;
 
 function describe(value: unknown): string {
   return `\`${typeof value === 'string' ? JSON.stringify(value) : String(value)}\` (${value === null ? 'null' : typeof value})`;

@@ -1,0 +1,37 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const src = join(__dirname, '..', '..', 'src');
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? files(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+describe('architecture', () => {
+  it('keeps Node-RED out of the engine: nothing under src/ outside src/nodes imports node-red', () => {
+    const offenders = files(src)
+      .filter((f) => !relative(src, f).startsWith('nodes'))
+      .filter((f) => /(from|require\()\s*['"](node-red|@node-red\/[^'"]*)['"]/.test(readFileSync(f, 'utf8')));
+    expect(offenders).toEqual([]);
+  });
+
+  it('names every source file in kebab-case', () => {
+    const bad = files(src).filter((f) => !/^[a-z0-9]+(-[a-z0-9]+)*\.ts$/.test(f.split('/').pop() ?? ''));
+    expect(bad).toEqual([]);
+  });
+
+  it('loads from plain Node after the build: require("node-red-contrib-edgewhisk") exposes createEngine', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const root = join(__dirname, '..', '..');
+    const out = execFileSync(
+      process.execPath,
+      ['-e', "const { createEngine } = require(process.argv[1]); const e = createEngine({ prewarmCount: 0 }); e.close().then(() => console.log(typeof createEngine))", root],
+      { encoding: 'utf8' },
+    );
+    expect(out.trim()).toBe('function');
+  });
+});
