@@ -136,6 +136,18 @@ export class ActionsApi {
     return waitFor(this.#core, this.#core.start(action, o.params), o);
   }
 
+  /**
+   * EdgeWhisk extension for callers that are not HTTP clients (the Node-RED nodes): starts an activation and gives
+   * its id at once plus a promise of its record that never rejects and is never demoted, however long the action
+   * runs. Validation and admission errors (400, 404, 413, 429) throw as for `invoke`.
+   */
+  async start(options: Pick<InvokeOptions, 'name' | 'actionName' | 'params'> | string): Promise<{ activationId: string; activation: Promise<Activation> }> {
+    const o = typeof options === 'string' ? { name: options } : options;
+    const action = this.#core.entities.get('action', this.#core.name(pickName(o)));
+    const started = this.#core.start(action, o.params);
+    return { activationId: started.activationId, activation: started.done.then(toApiView) };
+  }
+
   #put(options: ActionOptions, overwrite: boolean): ActionDoc {
     if (typeof options !== 'object' || options === null) throw new TypeError('Expected `options` to be an object');
     const core = this.#core;

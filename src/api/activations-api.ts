@@ -71,6 +71,46 @@ export class ActivationsApi {
     return toApiView(record);
   }
 
+  /**
+   * EdgeWhisk extension: resolves with the record once the activation has completed (at once if it already has),
+   * or rejects with `EW_ACTIVATION_WAIT_EXPIRED` after `timeout` ms. How non-blocking callers collect results.
+   */
+  wait(options: IdOptions & { readonly timeout?: number } | string, timeout = 60_000): Promise<Activation> {
+    const id = pickId(options);
+    const ms = typeof options === 'object' && options.timeout !== undefined ? options.timeout : timeout;
+    if (!Number.isInteger(ms) || ms < 0) throw new TypeError(`Expected \`timeout\` to be a non-negative integer, got \`${String(ms)}\``);
+    const core = this.#core;
+    return new Promise<Activation>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onCompleted = (activation: Activation): void => {
+        if (activation.activationId !== id) return;
+        finish();
+        resolve(activation);
+      };
+      const finish = (): void => {
+        clearTimeout(timer);
+        core.off('activation:completed', onCompleted);
+      };
+      // Listen before looking, so a completion between the look and the listen is not missed.
+      core.on('activation:completed', onCompleted);
+      timer = setTimeout(() => {
+        finish();
+        reject(ewError('EW_ACTIVATION_WAIT_EXPIRED', [id, ms], { activationId: id }));
+      }, ms);
+      Promise.resolve(this.#store.get(id)).then(
+        (record) => {
+          if (record === undefined) return;
+          finish();
+          resolve(toApiView(record));
+        },
+        (error: unknown) => {
+          finish();
+          reject(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
+    });
+  }
+
   async logs(options: IdOptions): Promise<{ logs: readonly string[] }> {
     return { logs: (await this.get(options)).logs };
   }

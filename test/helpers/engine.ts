@@ -17,11 +17,12 @@ afterEach(async () => {
 });
 
 /** Resolves with the thrown error, failing if `fn` does not throw. */
-export async function rejection(fn: () => Promise<unknown> | unknown): Promise<Error & Record<string, any>> {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read arbitrary error fields
+export async function rejection(fn: () => Promise<unknown> | unknown): Promise<any> {
   try {
     await fn();
   } catch (error) {
-    return error as Error & Record<string, any>;
+    return error;
   }
   throw new Error('expected a rejection, got none');
 }
@@ -31,3 +32,19 @@ export function annotationOf(record: { annotations: readonly { key: string; valu
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Resolves with the API view of activation `activationId` once it is stored (polling, so there is no race with an
+ * activation that finished before the call); rejects after `timeout` ms.
+ */
+export async function waitForActivation(engine: Engine, activationId: string, timeout = 5000): Promise<any> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    try {
+      return await engine.activations.get(activationId);
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode !== 404 || Date.now() > deadline) throw error;
+    }
+    await sleep(10);
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * `edgewhisk-action`: defines an action (code or sequence) in the engine and invokes it for every message, or
+ * ("reference" mode) invokes an action defined elsewhere by name.
+ *
+ * Input: `msg.payload` that is an object is the parameters (merged over the node's defaults); anything else is
+ * passed as `{payload: value}`. Output: blocking → `msg.payload` = result, `msg.activation` = the record;
+ * non-blocking → `msg.payload = {activationId}` at once. Every failure reaches `done(err)` (or output 2).
+ */
+import type { Activation } from '../activations/record';
+import type { Engine } from '../engine';
+import { isValidEntityName } from '../entities/names';
+import { isValidMain } from '../entities/validate';
+import { claimActionName, releaseActionName, type EngineLease } from './lib/engine-registry';
+import { engineFor } from './lib/engine-source';
+import { ActivationError, asError, errorStatus, shortText } from './lib/node-errors';
+import { hasTemplates, renderParams, staticParams, type ParamDef } from './lib/param-templates';
+import type { DoneFn, Node, NodeDef, NodeMessage, RedApi, SendFn } from './lib/red-types';
+
+interface ActionNodeDef extends NodeDef {
+  engine?: string;
+  /** `define` (this node defines the action) or `reference` (invoke an action defined elsewhere). */
+  mode?: 'define' | 'reference';
+  action?: string;
+  kind?: string;
+  code?: string;
+  main?: string;
+  runtime?: string;
+  components?: string[] | string;
+  timeout?: string | number;
+  memory?: string | number;
+  concurrency?: string | number;
+  logs?: string | number;
+  params?: ParamDef[];
+  blocking?: boolean;
+  errorOutput?: boolean;
+  /** Ignore `msg.action` (reference mode). */
+  blockOverrides?: boolean;
+}
+
+function optionalInt(value: unknown): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  return Number(value);
+}
+
+/** Component names from the editor's list (or a comma/newline separated string). */
+export function componentList(value: unknown): string[] {
+  const raw = Array.isArray(value) ? value : typeof value === 'string' ? value.split(/[\n,]/) : [];
+  return raw.map((c) => String(c).trim()).filter((c) => c !== '');
+}
+
+/** The engine `create` options this node describes, or `undefined` in reference mode. */
+export function actionDefinition(def: ActionNodeDef, name: string): Record<string, unknown> | undefined {
+  if (def.mode === 'reference') return undefined;
+  const limits: Record<string, number> = {};
+  for (const key of ['timeout', 'memory', 'concurrency', 'logs'] as const) {
+    const n = optionalInt(def[key]);
+    if (n !== undefined) limits[key] = n;
+  }
+  const annotations = { 'edgewhisk-node': def.id };
+  if (def.kind === 'sequence') {
+    return { name, sequence: componentList(def.components), annotations, overwrite: true };
+  }
+  return {
+    name,
+    kind: def.kind === undefined || def.kind === '' ? 'nodejs:20' : def.kind,
+    action: def.code ?? '',
+    exec: def.main !== undefined && def.main !== '' && def.main !== 'main' ? { main: def.main } : {},
+    params: staticParams(def.params ?? []),
+    limits,
+    annotations,
+    ...(def.runtime === undefined || def.runtime === '' ? {} : { runtime: def.runtime }),
+    overwrite: true,
+  };
+}
+
+/** True when the stored action already is what the node describes, so a redeploy keeps its version and warm containers. */
+function sameDefinition(stored: Record<string, unknown>, wanted: Record<string, unknown>, engine: Engine): boolean {
+  const exec = stored['exec'] as Record<string, unknown>;
+  if (wanted['sequence'] !== undefined) {
+    const normalise = (names: unknown[]): string[] => names.map((n) => {
+      const s = String(n);
+      return s.startsWith('/') ? s : `/${engine.options.namespace}/${s}`;
+    });
+    return exec['kind'] === 'sequence' && JSON.stringify(exec['components']) === JSON.stringify(normalise(wanted['sequence'] as unknown[]));
+  }
+  const params = Object.fromEntries((stored['parameters'] as { key: string; value: unknown }[]).map((p) => [p.key, p.value]));
+  const limits = stored['limits'] as Record<string, number>;
+  const wantedLimits = wanted['limits'] as Record<string, number>;
+  const defaults = engine.options.limits;
+  const runtime = (stored['annotations'] as { key: string; value: unknown }[]).find((a) => a.key === 'edgewhisk-runtime')?.value;
+  return (
+    exec['code'] === wanted['action'] &&
+    exec['kind'] === (wanted['kind'] === 'nodejs:default' ? 'nodejs:20' : wanted['kind']) &&
+    (exec['main'] ?? 'main') === ((wanted['exec'] as { main?: string }).main ?? 'main') &&
+    JSON.stringify(params) === JSON.stringify(wanted['params']) &&
+    (['timeout', 'memory', 'concurrency', 'logs'] as const).every((k) => limits[k] === (wantedLimits[k] ?? defaults[k].default)) &&
+    runtime === wanted['runtime']
+  );
+}
+
+export default function register(RED: RedApi): void {
+  function EdgeWhiskActionNode(this: Node, def: ActionNodeDef): void {
+    RED.nodes.createNode(this, def);
+    const node = this;
+    const mode = def.mode === 'reference' ? 'reference' : 'define';
+    const configuredName = (def.action ?? '').trim();
+    const name = configuredName !== '' ? configuredName : mode === 'define' ? `action-${def.id.replace(/[^\w]/g, '')}` : '';
+    const params = def.params ?? [];
+    const templated = hasTemplates(params);
+    const blocking = def.blocking !== false;
+    const errorOutput = def.errorOutput === true;
+    const inflight = new Map<string, 'queued' | 'running'>();
+    let lease: EngineLease | undefined;
+    let defined: Promise<void> | undefined;
+    let ownsName = false;
+    let closed = false;
+    let lastStatus = '';
+
+    const setStatus = (status: { fill?: 'red' | 'green' | 'yellow' | 'blue' | 'grey'; shape?: 'ring' | 'dot'; text?: string }): void => {
+      const key = JSON.stringify(status);
+      if (key === lastStatus || closed) return;
+      lastStatus = key;
+      node.status(status);
+    };
+    const showProgress = (): void => {
+      let running = 0;
+      for (const state of inflight.values()) if (state === 'running') running++;
+      const queued = inflight.size - running;
+      if (running > 0) setStatus({ fill: 'blue', shape: 'dot', text: queued > 0 ? `running ${running}, queued ${queued}` : `running ${running}` });
+      else if (queued > 0) setStatus({ fill: 'yellow', shape: 'ring', text: `queued ${queued}` });
+    };
+    const onStarted = (info: { activationId: string }): void => {
+      if (inflight.has(info.activationId)) {
+        inflight.set(info.activationId, 'running');
+        showProgress();
+      }
+    };
+
+    // Validate what can be validated before touching the engine: a bad name or main is a deploy-time error.
+    if (mode === 'define' && !isValidEntityName(name)) {
+      node.error(`Invalid action name '${name}': use letters, digits, spaces, '_', '@', '.', '&' and '-' (max 256), starting with a letter, digit or '_'.`);
+      setStatus({ fill: 'red', shape: 'ring', text: 'invalid name' });
+      return;
+    }
+    if (mode === 'define' && def.kind !== 'sequence' && def.main !== undefined && def.main !== '' && !isValidMain(def.main)) {
+      node.error(`Invalid main '${def.main}': use an identifier such as 'main' or 'handler.run'.`);
+      setStatus({ fill: 'red', shape: 'ring', text: 'invalid main' });
+      return;
+    }
+    try {
+      lease = engineFor(RED, def.engine);
+    } catch (error) {
+      node.error(asError(error).message);
+      setStatus({ fill: 'red', shape: 'ring', text: 'no engine' });
+      return;
+    }
+    const engine = lease.engine;
+    engine.on('activation:started', onStarted);
+
+    if (mode === 'define') {
+      const owner = claimActionName(engine, name, node.id);
+      if (owner !== undefined) {
+        node.error(`The action name '${name}' is already defined by node ${owner} in this engine; action names must be unique.`);
+        setStatus({ fill: 'red', shape: 'ring', text: 'name clash' });
+      } else {
+        ownsName = true;
+      }
+    }
+
+    /** Defines (or updates) the action; memoised, and retried on the next message if it failed (e.g. a sequence
+     *  component defined by a node that started later). */
+    const ensureDefined = (): Promise<void> => {
+      if (mode === 'reference') return Promise.resolve();
+      if (!ownsName) return Promise.reject(new Error(`The action name '${name}' is already defined by another node in this engine.`));
+      defined ??= (async () => {
+        const wanted = actionDefinition(def, name) as Record<string, unknown>;
+        let stored: Record<string, unknown> | undefined;
+        try {
+          stored = await engine.actions.get({ name });
+        } catch {
+          stored = undefined;
+        }
+        if (stored === undefined || !sameDefinition(stored, wanted, engine)) await engine.actions.create(wanted);
+      })().catch((error: unknown) => {
+        defined = undefined;
+        throw error;
+      });
+      return defined;
+    };
+
+    if (ownsName) {
+      ensureDefined().then(
+        () => setStatus({}),
+        (error: unknown) => {
+          // Sequences whose components are defined by later nodes succeed on the first message; say so quietly.
+          const message = asError(error).message;
+          if (def.kind === 'sequence' && /component does not exist/.test(message)) setStatus({ fill: 'grey', shape: 'ring', text: 'waiting for components' });
+          else {
+            node.error(`Could not define action '${name}': ${message}`);
+            setStatus({ fill: 'red', shape: 'ring', text: shortText(message) });
+          }
+        },
+      );
+    }
+
+    const fail = (msg: NodeMessage, send: SendFn, done: DoneFn, error: unknown): void => {
+      const err = asError(error);
+      if (err instanceof ActivationError) msg['activation'] = err.activation;
+      setStatus(errorStatus(error));
+      if (errorOutput) {
+        msg['error'] = { message: err.message, ...(typeof (err as { code?: unknown }).code === 'string' ? { code: (err as { code: string }).code } : {}) };
+        send([null, msg]);
+        done();
+      } else {
+        done(err);
+      }
+    };
+
+    const handle = async (msg: NodeMessage, send: SendFn, done: DoneFn): Promise<void> => {
+      const override = typeof msg['action'] === 'string' && msg['action'] !== '' && def.blockOverrides !== true && mode === 'reference';
+      const target = override ? (msg['action'] as string) : name;
+      if (target === '') throw new Error('No action name: set one on the node or, in reference mode, in msg.action.');
+      await ensureDefined();
+      const payload = msg.payload;
+      const given: unknown = payload === undefined || payload === null ? {} : typeof payload === 'object' ? payload : { payload };
+      const invocationParams = Array.isArray(given) || !templated ? given : { ...renderParams(RED, node, params, msg), ...(given as object) };
+      const started = await engine.actions.start({ name: target, params: invocationParams });
+      if (!blocking) {
+        msg.payload = { activationId: started.activationId };
+        send(errorOutput ? [msg, null] : msg);
+        done();
+        // Still track it for the status; the result reaches flows through an edgewhisk-activations node.
+        inflight.set(started.activationId, 'queued');
+        showProgress();
+        const activation = await started.activation;
+        inflight.delete(started.activationId);
+        if (activation.response.success) setStatus({ fill: 'green', shape: 'dot', text: `${activation.duration ?? 0} ms` });
+        else setStatus(errorStatus(new ActivationError(activation)));
+        showProgress();
+        return;
+      }
+      inflight.set(started.activationId, 'queued');
+      showProgress();
+      let activation: Activation;
+      try {
+        activation = await started.activation;
+      } finally {
+        inflight.delete(started.activationId);
+      }
+      if (!activation.response.success) {
+        fail(msg, send, done, new ActivationError(activation));
+        showProgress();
+        return;
+      }
+      msg.payload = activation.response.result;
+      msg['activation'] = activation;
+      setStatus({ fill: 'green', shape: 'dot', text: `${activation.duration ?? 0} ms` });
+      showProgress();
+      send(errorOutput ? [msg, null] : msg);
+      done();
+    };
+
+    // The exact (msg, send, done) signature matters: Node-RED counts the parameters to track completion.
+    node.on('input', (msg: NodeMessage, send: SendFn, done: DoneFn) => {
+      handle(msg, send, done).catch((error: unknown) => fail(msg, send, done, error));
+    });
+
+    node.on('close', (removed: boolean, done: () => void) => {
+      closed = true;
+      engine.off('activation:started', onStarted);
+      const current = lease;
+      lease = undefined;
+      const finish = async (): Promise<void> => {
+        if (ownsName) {
+          releaseActionName(engine, name, node.id);
+          // A removed (or disabled) node takes its action with it; a redeployed one keeps it, and its warm containers.
+          if (removed && !engine.closed) await engine.actions.delete({ name }).catch(() => undefined);
+        }
+        await current?.release();
+      };
+      finish().then(done, done);
+    });
+  }
+  RED.nodes.registerType('edgewhisk-action', EdgeWhiskActionNode as unknown as new (def: NodeDef) => unknown);
+}

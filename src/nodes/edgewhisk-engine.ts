@@ -1,0 +1,75 @@
+/**
+ * `edgewhisk-engine` (config node): one engine with its settings, started lazily by the first node that needs it
+ * and closed on redeploy or shutdown within Node-RED's 15 s close timeout.
+ */
+import { createEngine, type Engine, type EngineConfig } from '../engine';
+import type { EngineLease } from './lib/engine-registry';
+import type { EngineProvider } from './lib/engine-source';
+import type { Node, NodeDef, RedApi } from './lib/red-types';
+
+/** Node-RED waits 15 s for close handlers; the engine gets at most 10 s to drain, the rest is for terminating containers. */
+const CLOSE_BUDGET_MS = 10_000;
+
+interface EngineNodeDef extends NodeDef {
+  defaultRuntime?: string;
+  memoryBudget?: string | number;
+  maxQueued?: string | number;
+  concurrentInvocations?: string | number;
+  prewarmCount?: string | number;
+  /** Seconds in the editor. */
+  idleTimeout?: string | number;
+  activationRetention?: string | number;
+  /** Seconds running activations get to finish on redeploy or shutdown. */
+  closeTimeout?: string | number;
+}
+
+function integer(value: unknown): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : Number.NaN;
+}
+
+/** The engine options a config node's properties describe; unset properties keep the engine defaults. */
+export function engineConfigFromNode(def: EngineNodeDef): EngineConfig {
+  const idleSeconds = integer(def.idleTimeout);
+  const entries: [string, unknown][] = [
+    ['defaultRuntime', def.defaultRuntime === '' ? undefined : def.defaultRuntime],
+    ['memoryBudget', integer(def.memoryBudget)],
+    ['maxQueued', integer(def.maxQueued)],
+    ['concurrentInvocations', integer(def.concurrentInvocations)],
+    ['prewarmCount', integer(def.prewarmCount)],
+    ['idleTimeout', idleSeconds === undefined ? undefined : idleSeconds * 1000],
+    ['activationRetention', integer(def.activationRetention)],
+  ];
+  return Object.fromEntries(entries.filter(([, v]) => v !== undefined)) as EngineConfig;
+}
+
+export default function register(RED: RedApi): void {
+  function EdgeWhiskEngineNode(this: Node & EngineProvider, def: EngineNodeDef): void {
+    RED.nodes.createNode(this, def);
+    const config = engineConfigFromNode(def);
+    const closeSeconds = integer(def.closeTimeout);
+    const closeMs = closeSeconds === undefined || Number.isNaN(closeSeconds) ? CLOSE_BUDGET_MS : Math.min(Math.max(closeSeconds, 0) * 1000, CLOSE_BUDGET_MS);
+    let engine: Engine | undefined;
+    let closed = false;
+
+    this.acquire = (): EngineLease => {
+      if (closed) throw new Error('This EdgeWhisk engine has been closed.');
+      // Invalid settings throw here, at the first node that needs the engine, as a deploy-time error on that node.
+      engine ??= createEngine({ ...config, closeTimeout: closeMs });
+      return { engine, release: async () => undefined };
+    };
+
+    this.on('close', (_removed: boolean, done: () => void) => {
+      closed = true;
+      const current = engine;
+      engine = undefined;
+      if (current === undefined) return done();
+      current.close(closeMs).then(done, (error: unknown) => {
+        this.warn(`EdgeWhisk engine did not close cleanly: ${String(error)}`);
+        done();
+      });
+    });
+  }
+  RED.nodes.registerType('edgewhisk-engine', EdgeWhiskEngineNode as unknown as new (def: NodeDef) => unknown);
+}

@@ -1,0 +1,79 @@
+/**
+ * Which engine a node talks to. A node with an `edgewhisk-engine` config node uses that node's engine; a node
+ * without one shares a single default engine, so dragging an action in and deploying just works.
+ *
+ * The shared engine is reference-counted and closed a short grace period after its last user goes, so a full
+ * redeploy (every node closed, then started again) keeps warm containers instead of starting from cold.
+ */
+import { createEngine, type Engine, type EngineConfig } from '../../engine';
+
+const SHARED_GRACE_MS = 5_000;
+
+let shared: Engine | undefined;
+let sharedRefs = 0;
+let sharedTimer: NodeJS.Timeout | undefined;
+
+/** A reference to an engine; `release()` once, on the node's close. */
+export interface EngineLease {
+  readonly engine: Engine;
+  release(): Promise<void>;
+}
+
+export function acquireSharedEngine(config: EngineConfig = {}): EngineLease {
+  if (sharedTimer !== undefined) {
+    clearTimeout(sharedTimer);
+    sharedTimer = undefined;
+  }
+  if (shared === undefined || shared.closed) shared = createEngine(config);
+  const engine = shared;
+  sharedRefs++;
+  let released = false;
+  return {
+    engine,
+    release: async () => {
+      if (released) return;
+      released = true;
+      sharedRefs--;
+      if (sharedRefs > 0 || engine !== shared) return;
+      sharedTimer = setTimeout(() => {
+        sharedTimer = undefined;
+        if (sharedRefs === 0 && shared === engine) {
+          shared = undefined;
+          engine.close().catch(() => undefined);
+        }
+      }, SHARED_GRACE_MS);
+      sharedTimer.unref();
+    },
+  };
+}
+
+/** Closes the shared engine now (tests, and Node-RED shutting down). */
+export async function closeSharedEngine(): Promise<void> {
+  if (sharedTimer !== undefined) clearTimeout(sharedTimer);
+  sharedTimer = undefined;
+  const engine = shared;
+  shared = undefined;
+  sharedRefs = 0;
+  await engine?.close(2_000);
+}
+
+// Action names are unique per engine: the first node to claim a name owns it until it closes.
+const owners = new WeakMap<Engine, Map<string, string>>();
+
+/** Claims `name` in `engine` for `nodeId`; returns the id of another node that already owns it, if any. */
+export function claimActionName(engine: Engine, name: string, nodeId: string): string | undefined {
+  let names = owners.get(engine);
+  if (names === undefined) {
+    names = new Map();
+    owners.set(engine, names);
+  }
+  const owner = names.get(name);
+  if (owner !== undefined && owner !== nodeId) return owner;
+  names.set(name, nodeId);
+  return undefined;
+}
+
+export function releaseActionName(engine: Engine, name: string, nodeId: string): void {
+  const names = owners.get(engine);
+  if (names?.get(name) === nodeId) names.delete(name);
+}

@@ -1,0 +1,62 @@
+/** Turns engine outcomes into what a Node-RED flow sees: Errors for `done(err)` and short status texts. */
+import { errorText, type Activation } from '../../activations/record';
+import { isEdgeWhiskError } from '../../errors';
+import type { NodeStatus } from './red-types';
+
+/** An Error for `done(err)`: Catch nodes get its message, `code` and, on the message, the activation. */
+export class ActivationError extends Error {
+  override readonly name = 'ActivationError';
+  readonly code: string;
+  readonly activation: Activation;
+
+  constructor(activation: Activation) {
+    super(errorText(activation.response.result));
+    this.activation = activation;
+    this.code = activation.response.status.replace(/ /g, '_');
+  }
+
+  /** Node-RED shows `err.toString()` in `msg.error.message`: keep it the activation's own words, unprefixed. */
+  override toString(): string {
+    return this.message;
+  }
+}
+
+/** An engine refusal (400, 404, 413, 429, 503) as a flow sees it: the message unprefixed, the code kept. */
+export class EngineRefusal extends Error {
+  override readonly name = 'EngineRefusal';
+  readonly code: string;
+  readonly statusCode: number;
+
+  constructor(error: { message: string; code: string; statusCode: number }) {
+    super(error.message, { cause: error });
+    this.code = error.code;
+    this.statusCode = error.statusCode;
+  }
+
+  override toString(): string {
+    return this.message;
+  }
+}
+
+/** Any thrown value as an Error for `done(err)`; engine errors keep their code and read as their message alone. */
+export function asError(value: unknown): Error {
+  if (value instanceof ActivationError || value instanceof EngineRefusal) return value;
+  if (isEdgeWhiskError(value)) return new EngineRefusal(value);
+  if (value instanceof Error) return value;
+  return new Error(typeof value === 'string' ? value : JSON.stringify(value) ?? String(value));
+}
+
+/** A status text of at most ~20 characters, as Node-RED's conventions ask. */
+export function shortText(text: string, max = 24): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+export function errorStatus(error: unknown): NodeStatus {
+  if (error instanceof ActivationError) {
+    const message = error.message;
+    const label = /time limit/.test(message) ? 'timeout' : /memory/.test(message) ? 'out of memory' : error.activation.response.status;
+    return { fill: 'red', shape: 'ring', text: shortText(label) };
+  }
+  if ((isEdgeWhiskError(error) || error instanceof EngineRefusal) && error.statusCode === 429) return { fill: 'yellow', shape: 'ring', text: 'throttled' };
+  return { fill: 'red', shape: 'ring', text: shortText(asError(error).message) };
+}

@@ -1,0 +1,69 @@
+/**
+ * The slice of Node-RED's runtime API the nodes use, typed here because `@types/node-red` lags the runtime.
+ * This folder is the only place in `src/` that knows Node-RED exists.
+ */
+
+export interface NodeMessage {
+  [key: string]: unknown;
+  _msgid?: string;
+  payload?: unknown;
+  topic?: string;
+}
+
+export interface NodeStatus {
+  fill?: 'red' | 'green' | 'yellow' | 'blue' | 'grey';
+  shape?: 'ring' | 'dot';
+  text?: string;
+}
+
+export interface ContextStore {
+  get(key: string): unknown;
+  set(key: string, value: unknown): void;
+}
+
+export interface NodeContext extends ContextStore {
+  flow: ContextStore;
+  global: ContextStore;
+}
+
+export type SendFn = (msg: NodeMessage | (NodeMessage | null)[]) => void;
+export type DoneFn = (err?: Error) => void;
+
+export interface Node {
+  readonly id: string;
+  readonly type: string;
+  readonly z?: string;
+  name?: string;
+  on(event: 'input', listener: (msg: NodeMessage, send: SendFn, done: DoneFn) => void): void;
+  on(event: 'close', listener: (removed: boolean, done: () => void) => void): void;
+  send(msg: NodeMessage | (NodeMessage | null)[]): void;
+  status(status: NodeStatus): void;
+  log(msg: unknown): void;
+  warn(msg: unknown): void;
+  error(err: unknown, msg?: NodeMessage): void;
+  context(): NodeContext;
+}
+
+export interface NodeDef {
+  id: string;
+  type: string;
+  name?: string;
+  z?: string;
+  [key: string]: unknown;
+}
+
+export interface RedApi {
+  nodes: {
+    createNode(node: object, def: NodeDef): void;
+    registerType(type: string, ctor: new (def: NodeDef) => unknown, options?: { settings?: Record<string, unknown>; credentials?: Record<string, unknown> }): void;
+    getNode(id: string): unknown;
+  };
+  util: {
+    getSetting(node: Node | undefined, name: string): unknown;
+    cloneMessage<T>(msg: T): T;
+  };
+  settings: Record<string, unknown>;
+  events?: { on(event: string, listener: (...args: unknown[]) => void): void; removeListener(event: string, listener: (...args: unknown[]) => void): void };
+  log: { warn(msg: unknown): void; info(msg: unknown): void; error(msg: unknown): void };
+  _?: (key: string, subs?: Record<string, unknown>) => string;
+}
