@@ -7,7 +7,7 @@ import type { StoredActivation } from './record';
 
 export class MemoryActivationStore implements ActivationStore {
   readonly #retention: number;
-  // Insertion order is completion order; a Map iterates in that order and deletes its oldest entry in O(1).
+  // Insertion order is completion order: a Map iterates in that order and drops its oldest entry in O(1).
   readonly #byId = new Map<string, StoredActivation>();
 
   constructor(retention: number) {
@@ -55,9 +55,11 @@ export class MemoryActivationStore implements ActivationStore {
     return n;
   }
 
+  /** Newest start first, as OpenWhisk lists them; records arrive in completion order, so they are sorted here. */
   *#newestFirst(): Generator<StoredActivation> {
     const all = [...this.#byId.values()];
-    for (let i = all.length - 1; i >= 0; i--) yield all[i] as StoredActivation;
+    all.sort((a, b) => b.start - a.start);
+    yield* all;
   }
 }
 

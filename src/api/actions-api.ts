@@ -17,6 +17,7 @@ import {
   resolveParameters,
 } from '../entities/validate';
 import { ewError } from '../errors';
+import { monotonicNow } from '../util/monotonic-now';
 import { expandSequence } from '../sequences/sequence-runner';
 import { listWindow, type ListOptions } from './list-options';
 
@@ -133,6 +134,8 @@ export class ActionsApi {
     const o: InvokeOptions = typeof options === 'string' ? { name: options } : options;
     const q = this.#core.name(pickName(o));
     const action = this.#core.entities.get('action', q);
+    // Refuse a bad wait before starting anything: a 400 must not leave an activation running.
+    checkWaitTimeout(o.timeout);
     return waitFor(this.#core, this.#core.start(action, o.params), o);
   }
 
@@ -184,7 +187,7 @@ export class ActionsApi {
       annotations,
       version: nextVersion(body['version'] ?? options.version, existing?.version),
       publish: Boolean(body['publish'] ?? options.publish ?? existing?.publish ?? false),
-      updated: Math.max(Date.now(), (existing?.updated ?? 0) + 1),
+      updated: monotonicNow(),
     };
     core.entities.put('action', doc);
     return doc;
@@ -228,6 +231,13 @@ export class ActionsApi {
   }
 }
 
+/** `timeout` (the blocking wait) must be 1..60000 ms, as OpenWhisk's `?timeout`. */
+export function checkWaitTimeout(timeout: unknown): void {
+  if (timeout !== undefined && (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1 || timeout > 60_000)) {
+    throw ewError('EW_WAIT_TIMEOUT_INVALID', []);
+  }
+}
+
 /**
  * Shared by actions and (later) the REST layer: turns a started activation into what a caller gets, applying
  * blocking, result-only, the wait limit and its demotion.
@@ -239,9 +249,7 @@ export async function waitFor(
 ): Promise<unknown> {
   if (o.blocking !== true) return { activationId: started.activationId };
   const max = core.options.maxBlockingWait;
-  if (o.timeout !== undefined && (!Number.isInteger(o.timeout) || o.timeout < 1 || o.timeout > 60_000)) {
-    throw ewError('EW_WAIT_TIMEOUT_INVALID', []);
-  }
+  checkWaitTimeout(o.timeout);
   const wait = Math.min(o.timeout ?? max, max);
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<undefined>((resolve) => {

@@ -7,6 +7,7 @@ import { fqn } from '../entities/names';
 import type { KeyValue, RuleDoc, RuleStatus, TriggerDoc } from '../entities/types';
 import { nextVersion, resolveAnnotations } from '../entities/validate';
 import { ewError } from '../errors';
+import { monotonicNow } from '../util/monotonic-now';
 import { listWindow, type ListOptions } from './list-options';
 import { splitFqn } from './triggers-api';
 
@@ -77,7 +78,10 @@ export class RulesApi {
   #setStatus(options: RuleOptions | string, status: RuleStatus): Record<string, unknown> {
     const core = this.#core;
     const rule = core.entities.get('rule', core.name(pickName(options)));
-    const updated: RuleDoc = { ...rule, status, updated: Date.now() };
+    // Only rules whose trigger exists can change state (OpenWhisk's Rules.activate).
+    const trigger = core.entities.find('trigger', { namespace: rule.trigger.path, name: rule.trigger.name });
+    if (trigger === undefined) throw ewError('EW_ENTITY_NOT_FOUND', [], { trigger: `/${rule.trigger.path}/${rule.trigger.name}` });
+    const updated: RuleDoc = { ...rule, status, updated: monotonicNow() };
     core.entities.put('rule', updated);
     this.#setTriggerEntry(updated, status);
     return this.#view(updated);
@@ -90,7 +94,8 @@ export class RulesApi {
     const existing = core.entities.find('rule', q);
     if (existing !== undefined && !overwrite) throw ewError('EW_ENTITY_EXISTS', [], { name: fqn(q) });
     if (existing !== undefined && this.#status(existing) === 'active') throw ewError('EW_RULE_ACTIVE', [fqn(q)]);
-    const status = o.status ?? 'active';
+    // An update keeps the rule's status unless told otherwise (OpenWhisk's Rules.update); new rules start active.
+    const status = o.status ?? (existing === undefined ? 'active' : this.#status(existing));
     if (status !== 'active' && status !== 'inactive') throw ewError('EW_RULE_STATUS_INVALID', [String(status)]);
     const triggerName = o.trigger ?? (existing === undefined ? undefined : `/${existing.trigger.path}/${existing.trigger.name}`);
     const actionName = o.action ?? (existing === undefined ? undefined : `/${existing.action.path}/${existing.action.name}`);
@@ -110,7 +115,7 @@ export class RulesApi {
       annotations: o.annotations === undefined ? [...(existing?.annotations ?? [])] : resolveAnnotations(o.annotations, core.options.parametersLimit),
       version: nextVersion(undefined, existing?.version),
       publish: false,
-      updated: Date.now(),
+      updated: monotonicNow(),
     };
     core.entities.put('rule', doc);
     this.#setTriggerEntry(doc, status);

@@ -10,6 +10,7 @@ import { entityPath, fqn } from '../entities/names';
 import type { KeyValue, TriggerDoc } from '../entities/types';
 import { nextVersion, resolveAnnotations, resolveParameters } from '../entities/validate';
 import { ewError, isEdgeWhiskError } from '../errors';
+import { monotonicNow } from '../util/monotonic-now';
 import { newActivationId } from '../util/ids';
 import { jsonSize } from '../util/json-size';
 import { listWindow, type ListOptions } from './list-options';
@@ -164,7 +165,7 @@ export class TriggersApi {
       rules: existing?.rules ?? {},
       version: nextVersion(body['version'], existing?.version),
       publish: Boolean(body['publish'] ?? existing?.publish ?? false),
-      updated: Date.now(),
+      updated: monotonicNow(),
     };
     core.entities.put('trigger', doc);
     return doc;

@@ -37,8 +37,9 @@ export function mergeArguments(action: ActionDoc, payload: unknown): MergedArgum
   if (Array.isArray(payload)) return { params: payload, initEnv };
   const given = (payload ?? {}) as Record<string, unknown>;
   if (isFinal(action)) {
+    // Only defined parameters are final: one whose default is null is meant to be supplied (OpenWhisk's definedParameters).
     for (const p of action.parameters) {
-      if (Object.prototype.hasOwnProperty.call(given, p.key)) throw ewError('EW_PARAMETERS_NOT_ALLOWED', [], { parameter: p.key });
+      if (p.value !== null && p.value !== undefined && Object.prototype.hasOwnProperty.call(given, p.key)) throw ewError('EW_PARAMETERS_NOT_ALLOWED', [], { parameter: p.key });
     }
   }
   return { params: { ...defaults, ...given }, initEnv };
