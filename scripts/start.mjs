@@ -29,7 +29,9 @@ module.exports = {
     flowFile: 'flows.json',
     credentialSecret: false,
     logging: { console: { level: 'info', metrics: false, audit: false } },
-    editorTheme: { projects: { enabled: false } }
+    editorTheme: { projects: { enabled: false }, tours: false },
+    // No update-check prompt and no outbound calls from a local development instance.
+    telemetry: { enabled: false }
 };
 `,
 );
