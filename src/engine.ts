@@ -76,6 +76,10 @@ export class Engine {
     return this;
   }
 
+  listenerCount<E extends keyof EngineEvents>(event: E): number {
+    return this.#core.listenerCount(event);
+  }
+
   get closed(): boolean {
     return this.#core.closed;
   }

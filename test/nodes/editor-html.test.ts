@@ -1,0 +1,61 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, it } from 'vitest';
+
+const root = join(__dirname, '..', '..');
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+const types = Object.keys(pkg['node-red'].nodes) as string[];
+
+interface Definition {
+  category: string;
+  defaults: Record<string, unknown>;
+  icon?: string;
+  label?: unknown;
+}
+
+/** Runs the editor script with a stub RED and returns what it registered (the Flow Library reads the same literal). */
+function definition(type: string): { def: Definition; html: string } {
+  const html = readFileSync(join(root, 'nodes', `${type}.html`), 'utf8');
+  const script = /<script type="text\/javascript">([\s\S]*?)<\/script>/.exec(html)?.[1] ?? '';
+  expect(script).toContain(`RED.nodes.registerType('${type}', {`);
+  const registered: Record<string, Definition> = {};
+  const RED = { nodes: { registerType: (t: string, d: Definition) => (registered[t] = d) }, validators: { number: () => () => true, regex: () => () => true }, settings: { get: () => undefined } };
+  runInNewContext(script, { RED, $: () => ({}) });
+  expect(registered[type]).toBeDefined();
+  return { def: registered[type] as Definition, html };
+}
+
+describe('editor HTML', () => {
+  it.each(types)('%s has an inline registerType, an edit template, help, locales and an icon', (type) => {
+    const { def, html } = definition(type);
+    expect(html).toContain(`data-template-name="${type}"`);
+    expect(html).toContain(`data-help-name="${type}"`);
+    const prefix = def.category === 'config' ? 'node-config-input-' : 'node-input-';
+    const ids = [...html.matchAll(new RegExp(`id="${prefix}([A-Za-z]+)"`, 'g'))].map((m) => m[1] as string);
+    // Every form field maps to a stored property (containers of editable lists excepted).
+    for (const id of ids.filter((i) => !i.endsWith('container') && !i.endsWith('editor'))) expect(Object.keys(def.defaults), `${type}: ${id}`).toContain(id);
+    const locale = JSON.parse(readFileSync(join(root, 'nodes', 'locales', 'en-US', `${type}.json`), 'utf8'));
+    for (const [, key] of html.matchAll(/data-i18n="(?:\[[a-z]+\])?([\w.-]+)"/g)) {
+      const value = (key as string).split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], locale);
+      expect(typeof value, `${type}: ${key}`).toBe('string');
+    }
+    if (def.category !== 'config') {
+      expect(def.category).toBe('edgewhisk');
+      expect(def.icon).toBe(`${type}.svg`);
+      const svg = readFileSync(join(root, 'icons', def.icon as string), 'utf8');
+      expect(svg).toMatch(/width="40" height="60"/);
+      expect(svg).toContain('fill="#fff"');
+      for (const section of ['<h3>Details</h3>']) expect(html).toContain(section);
+    }
+  });
+
+  it('ships the editor files beside the compiled node files, where Node-RED looks for them', () => {
+    for (const type of types) {
+      expect(readFileSync(join(root, 'dist', 'nodes', `${type}.html`), 'utf8')).toContain(`registerType('${type}'`);
+      expect(() => readFileSync(join(root, 'dist', 'nodes', `${type}.js`))).not.toThrow();
+      expect(() => readFileSync(join(root, 'dist', 'nodes', 'locales', 'en-US', `${type}.json`))).not.toThrow();
+    }
+    expect(() => readFileSync(join(root, 'dist', 'nodes', 'icons', 'edgewhisk-action.svg'))).not.toThrow();
+  });
+});
