@@ -18,7 +18,6 @@ import { LeanBalancer } from './queue/lean-balancer';
 import type { Runtime } from './runtimes/runtime';
 import { runSequence } from './sequences/sequence-runner';
 import { newActivationId } from './util/ids';
-import { jsonSize } from './util/json-size';
 
 /** Annotation naming the runtime an action runs on (`worker`, `process`, `docker`); absent = engine default. */
 export const RUNTIME_ANNOTATION = 'edgewhisk-runtime';
@@ -117,9 +116,14 @@ export class EngineCore extends EventEmitter<EngineEvents> {
    */
   start(action: ActionDoc, payload: unknown, context: StartContext = {}): Started {
     if (this.#closed) throw ewError('EW_ENGINE_CLOSED', []);
-    const { params, initEnv } = mergeArguments(action, payload);
-    const size = jsonSize(params);
+    const merged = mergeArguments(action, payload);
+    const { initEnv } = merged;
+    // The arguments travel as JSON, as they would over OpenWhisk's HTTP API: the size limit applies to that text,
+    // and the action gets a snapshot the caller can no longer mutate (a flow may reuse its message at once).
+    const text = JSON.stringify(merged.params) ?? '{}';
+    const size = Buffer.byteLength(text, 'utf8');
     if (size > this.options.payloadLimit) throw ewError('EW_REQUEST_TOO_LARGE', [size, this.options.payloadLimit]);
+    const params: unknown = JSON.parse(text);
     const activationId = context.activationId ?? newActivationId();
     if (isSequence(action.exec)) {
       if (context.internal !== true) this.balancer.checkAdmission(action.namespace);

@@ -14,7 +14,8 @@ import { claimActionName, releaseActionName, type EngineLease } from './lib/engi
 import { engineFor } from './lib/engine-source';
 import { ActivationError, asError, errorStatus, shortText } from './lib/node-errors';
 import { hasTemplates, renderParams, staticParams, type ParamDef } from './lib/param-templates';
-import type { DoneFn, Node, NodeDef, NodeMessage, RedApi, SendFn } from './lib/red-types';
+import { ProgressStatus } from './lib/progress-status';
+import type { DoneFn, Node, NodeDef, NodeMessage, NodeStatus, RedApi, SendFn } from './lib/red-types';
 
 interface ActionNodeDef extends NodeDef {
   engine?: string;
@@ -98,6 +99,12 @@ function sameDefinition(stored: Record<string, unknown>, wanted: Record<string, 
   );
 }
 
+function outcomeStatus(activation: Activation): NodeStatus {
+  return activation.response.success
+    ? { fill: 'green', shape: 'dot', text: `${activation.duration ?? 0} ms` }
+    : errorStatus(new ActivationError(activation));
+}
+
 export default function register(RED: RedApi): void {
   function EdgeWhiskActionNode(this: Node, def: ActionNodeDef): void {
     RED.nodes.createNode(this, def);
@@ -109,32 +116,12 @@ export default function register(RED: RedApi): void {
     const templated = hasTemplates(params);
     const blocking = def.blocking !== false;
     const errorOutput = def.errorOutput === true;
-    const inflight = new Map<string, 'queued' | 'running'>();
     let lease: EngineLease | undefined;
     let defined: Promise<void> | undefined;
     let ownsName = false;
-    let closed = false;
-    let lastStatus = '';
-
-    const setStatus = (status: { fill?: 'red' | 'green' | 'yellow' | 'blue' | 'grey'; shape?: 'ring' | 'dot'; text?: string }): void => {
-      const key = JSON.stringify(status);
-      if (key === lastStatus || closed) return;
-      lastStatus = key;
-      node.status(status);
-    };
-    const showProgress = (): void => {
-      let running = 0;
-      for (const state of inflight.values()) if (state === 'running') running++;
-      const queued = inflight.size - running;
-      if (running > 0) setStatus({ fill: 'blue', shape: 'dot', text: queued > 0 ? `running ${running}, queued ${queued}` : `running ${running}` });
-      else if (queued > 0) setStatus({ fill: 'yellow', shape: 'ring', text: `queued ${queued}` });
-    };
-    const onStarted = (info: { activationId: string }): void => {
-      if (inflight.has(info.activationId)) {
-        inflight.set(info.activationId, 'running');
-        showProgress();
-      }
-    };
+    const progress = new ProgressStatus((status) => node.status(status));
+    const setStatus = (status: NodeStatus): void => progress.now(status);
+    const onStarted = (info: { activationId: string }): void => progress.started(info.activationId);
 
     // Validate what can be validated before touching the engine: a bad name or main is a deploy-time error.
     if (mode === 'define' && !isValidEntityName(name)) {
@@ -225,37 +212,23 @@ export default function register(RED: RedApi): void {
       const given: unknown = payload === undefined || payload === null ? {} : typeof payload === 'object' ? payload : { payload };
       const invocationParams = Array.isArray(given) || !templated ? given : { ...renderParams(RED, node, params, msg), ...(given as object) };
       const started = await engine.actions.start({ name: target, params: invocationParams });
+      progress.queued(started.activationId);
       if (!blocking) {
         msg.payload = { activationId: started.activationId };
         send(errorOutput ? [msg, null] : msg);
         done();
-        // Still track it for the status; the result reaches flows through an edgewhisk-activations node.
-        inflight.set(started.activationId, 'queued');
-        showProgress();
-        const activation = await started.activation;
-        inflight.delete(started.activationId);
-        if (activation.response.success) setStatus({ fill: 'green', shape: 'dot', text: `${activation.duration ?? 0} ms` });
-        else setStatus(errorStatus(new ActivationError(activation)));
-        showProgress();
+        // Still tracked for the status; the result reaches flows through an edgewhisk-activations node.
+        progress.finished(started.activationId, outcomeStatus(await started.activation));
         return;
       }
-      inflight.set(started.activationId, 'queued');
-      showProgress();
-      let activation: Activation;
-      try {
-        activation = await started.activation;
-      } finally {
-        inflight.delete(started.activationId);
-      }
+      const activation = await started.activation;
+      progress.finished(started.activationId, outcomeStatus(activation));
       if (!activation.response.success) {
         fail(msg, send, done, new ActivationError(activation));
-        showProgress();
         return;
       }
       msg.payload = activation.response.result;
       msg['activation'] = activation;
-      setStatus({ fill: 'green', shape: 'dot', text: `${activation.duration ?? 0} ms` });
-      showProgress();
       send(errorOutput ? [msg, null] : msg);
       done();
     };
@@ -266,7 +239,7 @@ export default function register(RED: RedApi): void {
     });
 
     node.on('close', (removed: boolean, done: () => void) => {
-      closed = true;
+      progress.close();
       engine.off('activation:started', onStarted);
       const current = lease;
       lease = undefined;

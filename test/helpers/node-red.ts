@@ -71,3 +71,10 @@ export function statuses(node: any): { fill?: string; shape?: string; text?: str
 }
 
 export const tab = { id: 'f1', type: 'tab', label: 'test' };
+
+/** The status a node shows once its coalesced updates have been flushed (they are at most 100 ms apart). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export async function settledStatus(node: any): Promise<{ fill?: string; shape?: string; text?: string } | undefined> {
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  return statuses(node).at(-1);
+}

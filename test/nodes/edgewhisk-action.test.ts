@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { helper, messages, nextMessage, NODES, statuses, tab, useNodeRed } from '../helpers/node-red';
+import { helper, messages, nextMessage, NODES, settledStatus, statuses, tab, useNodeRed } from '../helpers/node-red';
 import { sleep } from '../helpers/engine';
 
 useNodeRed();
@@ -29,7 +29,7 @@ describe('edgewhisk-action', () => {
     expect(msg.activation.response.status).toBe('success');
     expect(msg.activation.name).toBe('echo');
     expect(msg.activation.logs[0]).toMatch(/stdout: got 1$/);
-    const last = statuses(helper.getNode('a1')).at(-1);
+    const last = await settledStatus(helper.getNode('a1'));
     expect(last).toMatchObject({ fill: 'green', shape: 'dot' });
     expect(last?.text).toMatch(/^\d+ ms$/);
   });
@@ -69,7 +69,7 @@ describe('edgewhisk-action', () => {
     expect(msg.error.message).toBe('The action exceeded its time limits of 300 milliseconds.');
     expect(msg.error.source.id).toBe('a1');
     expect(msg.activation.response.status).toBe('action developer error');
-    expect(statuses(helper.getNode('a1')).at(-1)).toMatchObject({ fill: 'red', text: 'timeout' });
+    expect(await settledStatus(helper.getNode('a1'))).toMatchObject({ fill: 'red', text: 'timeout' });
     const ok = nextMessage(helper.getNode('out'));
     helper.getNode('a1').receive({ payload: {} });
     expect((await ok).payload).toEqual({ ok: true });
@@ -117,6 +117,7 @@ describe('edgewhisk-action', () => {
     const all = messages(helper.getNode('out'), 3);
     for (let i = 0; i < 3; i++) helper.getNode('a1').receive({ payload: {} });
     await all;
+    await settledStatus(helper.getNode('a1'));
     const texts = statuses(helper.getNode('a1')).map((s) => s.text ?? '');
     expect(texts.some((t) => /^queued \d$/.test(t) || /queued \d/.test(t))).toBe(true);
     expect(texts.some((t) => /^running 1/.test(t))).toBe(true);

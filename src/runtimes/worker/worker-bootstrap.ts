@@ -16,6 +16,7 @@ import { format } from 'node:util';
 import { runInThisContext } from 'node:vm';
 import { parentPort } from 'node:worker_threads';
 import type { InitPayload, RunPayload } from '../runtime';
+import { Batcher, isBatch, type Batch } from './batcher';
 import type { FromWorker, ToWorker } from './messages';
 
 const port = parentPort;
@@ -24,10 +25,12 @@ if (port === null) throw new Error('worker-bootstrap must run in a worker thread
 const current = new AsyncLocalStorage<string>();
 let state: 'ready' | 'running' | 'stopped' = 'ready';
 let entry: ((params: unknown) => unknown) | undefined;
-let active = 0;
+
+// Results are JSON strings and logs plain strings: posting them cannot fail.
+const outbox = new Batcher<FromWorker>(port, () => undefined);
 
 function post(message: FromWorker): void {
-  port!.postMessage(message);
+  outbox.send(message);
 }
 
 function emit(stream: 'stdout' | 'stderr', text: string): void {
@@ -195,20 +198,23 @@ async function run(payload: RunPayload): Promise<{ status: number; body: string 
   return normalise(returned);
 }
 
-port.on('message', (message: ToWorker) => {
+function receive(message: ToWorker): void {
   if (message.t === 'init') {
     const { status, body } = init(message.payload);
     post({ t: 'init', status, body });
     return;
   }
   const id = message.payload.activation_id;
-  active++;
   current.run(id, () => {
     run(message.payload)
       .catch((error: unknown) => reply(502, { error: `An error has occurred: ${String(error)}` }))
       .then(({ status, body }) => {
-        active--;
         post({ t: 'run', id, status, body });
       });
   });
+}
+
+port.on('message', (message: ToWorker | Batch<ToWorker>) => {
+  if (isBatch<ToWorker>(message)) for (const item of message.items) receive(item);
+  else receive(message);
 });

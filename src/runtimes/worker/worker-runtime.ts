@@ -8,6 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import { compiledSibling } from '../../util/compiled-path';
 import type { Container, ContainerFailure, ContainerSpec, InitPayload, LogSink, Outcome, RunPayload, Runtime } from '../runtime';
+import { Batcher, isBatch, type Batch } from './batcher';
 import type { FromWorker, ToWorker } from './messages';
 
 export const WORKER_KINDS = Object.freeze(['nodejs:20', 'nodejs:default']);
@@ -43,6 +44,7 @@ type Pending = { resolve: (outcome: Outcome) => void; logs: LogSink };
 class WorkerContainer implements Container {
   readonly id: string;
   readonly #worker: Worker;
+  readonly #outbox: Batcher<ToWorker>;
   readonly #runs = new Map<string, Pending>();
   #init: Pending | undefined;
   #dead: ContainerFailure | undefined;
@@ -65,7 +67,13 @@ class WorkerContainer implements Container {
       this.#worker.once('online', () => resolve());
       this.#worker.once('exit', () => resolve());
     });
-    this.#worker.on('message', (message: FromWorker) => this.#onMessage(message));
+    this.#outbox = new Batcher<ToWorker>(this.#worker, (error) =>
+      this.#settleAll({ type: 'exited', detail: `Could not pass the request to the worker: ${String(error)}` }),
+    );
+    this.#worker.on('message', (message: FromWorker | Batch<FromWorker>) => {
+      if (isBatch<FromWorker>(message)) for (const item of message.items) this.#onMessage(item);
+      else this.#onMessage(message);
+    });
     this.#worker.on('error', (error: Error) => {
       this.#fatal = error;
       const text = `${error.stack ?? String(error)}`;
@@ -112,7 +120,7 @@ class WorkerContainer implements Container {
 
   #post(message: ToWorker): void {
     try {
-      this.#worker.postMessage(message);
+      this.#outbox.send(message);
     } catch (error) {
       // Parameters that cannot be cloned never reach the action; the run fails instead of the host.
       this.#settleAll({ type: 'exited', detail: `Could not pass the request to the worker: ${(error as Error).message}` });
