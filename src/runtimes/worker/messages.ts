@@ -6,6 +6,8 @@ export type ToWorker =
   | { readonly t: 'run'; readonly payload: RunPayload };
 
 export type FromWorker =
+  /** The bootstrap has loaded and listens: the container is ready for init. */
+  | { readonly t: 'ready' }
   | { readonly t: 'init'; readonly status: number; readonly body: string }
   | { readonly t: 'run'; readonly id: string; readonly status: number; readonly body: string }
   /** Output of the activation `id` (empty when it cannot be attributed, e.g. during init). */

@@ -218,3 +218,5 @@ port.on('message', (message: ToWorker | Batch<ToWorker>) => {
   if (isBatch<ToWorker>(message)) for (const item of message.items) receive(item);
   else receive(message);
 });
+// Posted last: 'online' fires before this script has loaded, and a prewarm is only ready once it has.
+port.postMessage({ t: 'ready' } satisfies FromWorker);

@@ -52,6 +52,7 @@ class WorkerContainer implements Container {
   #destroyed = false;
   #exitListener: ((failure: ContainerFailure) => void) | undefined;
   #online: Promise<void>;
+  #ready: (() => void) | undefined;
 
   constructor(id: string, bootstrap: string, spec: ContainerSpec, stackSizeMb: number) {
     this.id = id;
@@ -64,7 +65,7 @@ class WorkerContainer implements Container {
       name: `edgewhisk-${id}`,
     });
     this.#online = new Promise((resolve) => {
-      this.#worker.once('online', () => resolve());
+      this.#ready = resolve;
       this.#worker.once('exit', () => resolve());
     });
     this.#outbox = new Batcher<ToWorker>(this.#worker, (error) =>
@@ -134,6 +135,9 @@ class WorkerContainer implements Container {
 
   #onMessage(message: FromWorker): void {
     switch (message.t) {
+      case 'ready':
+        this.#ready?.();
+        return;
       case 'log': {
         const target = message.id === '' ? this.#init : this.#runs.get(message.id);
         (target ?? this.#init)?.logs(message.s, message.x, message.ts);
