@@ -7,7 +7,7 @@ import type { ActivationStore } from './activations/activation-store';
 import { STATUS, toApiView, type StoredActivation } from './activations/record';
 import { EntityStore } from './entities/entity-store';
 import { parseName, type QualifiedName } from './entities/names';
-import { annotation, isSequence, type ActionDoc, type CodeExec } from './entities/types';
+import { annotation, isSequence, type ActionDoc } from './entities/types';
 import { ewError } from './errors';
 import type { EngineEvents } from './events';
 import { ContainerPool } from './invoker/container-pool';
@@ -48,7 +48,7 @@ export class EngineCore extends EventEmitter<EngineEvents> {
   readonly activations: ActivationStore;
   readonly runtimes: ReadonlyMap<string, Runtime>;
   readonly pool: ContainerPool;
-  readonly balancer: LeanBalancer;
+  readonly balancer: LeanBalancer<InvocationJob>;
   readonly #invoker: Invoker;
   #closed = false;
 
@@ -71,9 +71,12 @@ export class EngineCore extends EventEmitter<EngineEvents> {
     });
     this.pool.on('start-failed', (info: EngineEvents['container:start-failed'][0]) => this.emit('container:start-failed', info));
     this.pool.on('container-exit', (info: EngineEvents['container:exit'][0]) => this.emit('container:exit', info));
-    this.balancer = new LeanBalancer(options);
     this.#invoker = new Invoker(this.pool, options, {
       onStart: (job) => this.emit('activation:started', info(job)),
+    });
+    this.balancer = new LeanBalancer<InvocationJob>(options, {
+      run: async (job) => this.complete(await this.#invoker.run(job)),
+      abort: (job) => this.complete(abortedRecord(job)),
     });
   }
 
@@ -146,12 +149,9 @@ export class EngineCore extends EventEmitter<EngineEvents> {
       ...(context.cause === undefined ? {} : { cause: context.cause }),
       ...(context.causedBy === undefined ? {} : { causedBy: context.causedBy }),
     };
-    const queued = this.balancer.submit(
-      { namespace: job.namespace, run: () => this.#invoker.run(job), abort: () => abortedRecord(job, exec) },
-      context.internal === true,
-    );
-    this.emit('activation:queued', info(job));
-    return { activationId, done: queued.then((record) => this.complete(record)) };
+    const done = this.balancer.submit(job, context.internal === true);
+    if (this.listenerCount('activation:queued') > 0) this.emit('activation:queued', info(job));
+    return { activationId, done };
   }
 
   /** Stores a finished record and announces it. Store failures are reported, never thrown into a flow. */
@@ -176,7 +176,7 @@ function info(job: InvocationJob): EngineEvents['activation:queued'][0] {
   };
 }
 
-function abortedRecord(job: InvocationJob, exec: CodeExec): StoredActivation {
+function abortedRecord(job: InvocationJob): StoredActivation {
   const now = Date.now();
   return {
     namespace: job.namespace,
@@ -194,7 +194,7 @@ function abortedRecord(job: InvocationJob, exec: CodeExec): StoredActivation {
     annotations: [
       { key: 'path', value: `${job.action.namespace}/${job.action.name}` },
       { key: 'waitTime', value: now - job.receivedAt },
-      { key: 'kind', value: exec.kind },
+      { key: 'kind', value: job.exec.kind },
       { key: 'timeout', value: false },
       { key: 'limits', value: { ...job.action.limits } },
     ],

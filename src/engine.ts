@@ -103,8 +103,10 @@ export class Engine {
     const core = this.#core;
     core.markClosed();
     const drained = await core.balancer.drain(timeout);
-    if (!drained) core.balancer.abortQueued();
+    // What did not finish in time: queued jobs settle as aborted, running ones end with their containers.
+    const aborted = drained ? Promise.resolve() : core.balancer.abortQueued();
     await core.pool.close();
+    await aborted;
     await Promise.all([...core.runtimes.values()].map((r) => r.close?.().catch(() => undefined)));
     await core.activations.close?.();
   }

@@ -20,11 +20,14 @@ export function envValue(value: unknown): string {
   return typeof value === 'string' ? value : (JSON.stringify(value) ?? '');
 }
 
+const NO_ENV: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
 export function mergeArguments(action: ActionDoc, payload: unknown): MergedArguments {
   if (payload !== undefined && payload !== null && typeof payload !== 'object') {
     throw ewError('EW_PAYLOAD_INVALID', [typeof payload]);
   }
-  const initEnv: Record<string, string> = {};
+  // Most actions have no init parameters: they share one empty object instead of holding one each while queued.
+  const initEnv: Record<string, string> = action.parameters.some((p) => p.init === true) ? {} : NO_ENV;
   const defaults: Record<string, unknown> = {};
   for (const p of action.parameters) {
     // The __OW_ prefix is reserved for the per-activation context, which user parameters must not overwrite.

@@ -2,6 +2,9 @@
  * The lean load balancer: one in-memory queue in front of the co-located invoker, as in Lean OpenWhisk, but
  * bounded. Admission refuses work with OpenWhisk's 429 messages instead of letting the backlog grow without bound,
  * and every accepted invocation settles with a record, including the ones still queued when the engine closes.
+ *
+ * A queued invocation costs one p-queue task and one closure: with a 100,000 backlog the live objects per job are
+ * what the garbage collector has to walk, so nothing else is allocated per job here.
  */
 import PQueue from 'p-queue';
 import type { StoredActivation } from '../activations/record';
@@ -13,30 +16,28 @@ export interface BalancerOptions {
   readonly dispatchConcurrency: number;
 }
 
-export interface QueuedWork {
+export interface QueuedJob {
   readonly namespace: string;
-  /** Runs the activation; must never reject. */
-  readonly run: () => Promise<StoredActivation>;
-  /** The record to settle with if the engine closes before the work starts. */
-  readonly abort: () => StoredActivation;
 }
 
-interface Pending {
-  readonly work: QueuedWork;
-  readonly resolve: (record: StoredActivation) => void;
-  started: boolean;
-  settled: boolean;
+export interface BalancerHandlers<J extends QueuedJob> {
+  /** Runs the job to its stored record; must never reject. */
+  readonly run: (job: J) => Promise<StoredActivation>;
+  /** Stores and returns the record a job settles with when the engine closes before it starts. */
+  readonly abort: (job: J) => Promise<StoredActivation>;
 }
 
-export class LeanBalancer {
+export class LeanBalancer<J extends QueuedJob> {
   readonly #options: BalancerOptions;
+  readonly #handlers: BalancerHandlers<J>;
   readonly #queue: PQueue;
   readonly #inFlight = new Map<string, number>();
-  readonly #pending = new Set<Pending>();
   #closed = false;
+  #aborting = false;
 
-  constructor(options: BalancerOptions) {
+  constructor(options: BalancerOptions, handlers: BalancerHandlers<J>) {
     this.#options = options;
+    this.#handlers = handlers;
     this.#queue = new PQueue({ concurrency: options.dispatchConcurrency });
   }
 
@@ -70,67 +71,54 @@ export class LeanBalancer {
   }
 
   /**
-   * Queues `work`. Throws a coded error if it is refused. `internal` work (sequence components) skips the
-   * namespace limit, which the sequence as a whole already passed, but not the backlog bound.
+   * Queues `job` and resolves with its record; never rejects once accepted. Throws a coded error if the job is
+   * refused. `internal` jobs (sequence components) skip the namespace limit, which the sequence as a whole already
+   * passed, but not the closed check.
    */
-  submit(work: QueuedWork, internal = false): Promise<StoredActivation> {
+  submit(job: J, internal = false): Promise<StoredActivation> {
     if (internal) {
       if (this.#closed) throw ewError('EW_ENGINE_CLOSED', []);
     } else {
-      this.checkAdmission(work.namespace);
+      this.checkAdmission(job.namespace);
     }
-    this.#inFlight.set(work.namespace, this.inFlight(work.namespace) + 1);
-    return new Promise<StoredActivation>((resolve) => {
-      const pending: Pending = { work, resolve, started: false, settled: false };
-      this.#pending.add(pending);
-      const task = async (): Promise<void> => {
-        if (pending.settled) return;
-        pending.started = true;
-        let record: StoredActivation;
-        try {
-          record = await work.run();
-        } catch {
-          record = work.abort();
-        }
-        this.#settle(pending, record);
-      };
-      // The task catches everything; the extra catch only keeps p-queue's own promise from ever going unhandled.
-      this.#queue.add(task).catch(() => this.#settle(pending, work.abort()));
-    });
+    this.#inFlight.set(job.namespace, this.inFlight(job.namespace) + 1);
+    return this.#queue.add(() => this.#execute(job));
   }
 
-  /** Waits up to `ms` for all work to finish; returns whether it did. */
+  /** Waits up to `ms` for all work to finish; returns whether it did. Accepts no new work from now on. */
   async drain(ms: number): Promise<boolean> {
     this.#closed = true;
-    if (this.#pending.size === 0) return true;
+    if (this.#queue.size === 0 && this.#queue.pending === 0) return true;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), ms);
     });
-    const idle = this.#queue.onIdle().then(() => true as const);
     try {
-      return await Promise.race([idle, timeout]);
+      return await Promise.race([this.#queue.onIdle().then(() => true as const), timeout]);
     } finally {
       clearTimeout(timer);
     }
   }
 
-  /** Settles everything that has not started with its abort record and drops it from the queue. */
-  abortQueued(): void {
+  /**
+   * Makes every job that has not started settle at once with its abort record (as the queue reaches it, without
+   * touching a container). Resolves when the queue is empty.
+   */
+  async abortQueued(): Promise<void> {
     this.#closed = true;
-    this.#queue.clear();
-    for (const pending of [...this.#pending]) {
-      if (!pending.started) this.#settle(pending, pending.work.abort());
-    }
+    this.#aborting = true;
+    await this.#queue.onEmpty();
   }
 
-  #settle(pending: Pending, record: StoredActivation): void {
-    if (pending.settled) return;
-    pending.settled = true;
-    this.#pending.delete(pending);
-    const left = this.inFlight(pending.work.namespace) - 1;
-    if (left <= 0) this.#inFlight.delete(pending.work.namespace);
-    else this.#inFlight.set(pending.work.namespace, left);
-    pending.resolve(record);
+  async #execute(job: J): Promise<StoredActivation> {
+    try {
+      return await (this.#aborting ? this.#handlers.abort(job) : this.#handlers.run(job));
+    } catch {
+      return await this.#handlers.abort(job);
+    } finally {
+      const left = this.inFlight(job.namespace) - 1;
+      if (left <= 0) this.#inFlight.delete(job.namespace);
+      else this.#inFlight.set(job.namespace, left);
+    }
   }
 }

@@ -1,0 +1,290 @@
+// EdgeWhisk benchmark runner: every scenario in a fresh child process, compared variants in alternating order
+// across rounds, medians across rounds, a readable table with anchors, targets and ratios.
+//
+//   npm run bench                      (= npm run build && node bench/run.mjs)
+//   node bench/run.mjs [--quick] [--rounds=N] [--write] [--json=path]
+//
+// --quick   one short round (< 40 s); default: 3 rounds (< 3 min)
+// --write   write BENCHMARKS.md at the repository root (fresh file: machine, date, method, figures)
+// --json    also save the raw results (every child's JSON) to a file
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { BENCH_DIR, DIST, RESULT_PREFIX, ROOT, median, parseArgs } from './lib/common.mjs';
+
+const args = parseArgs();
+const quick = args.quick === true;
+const rounds = Number(args.rounds ?? (quick ? 1 : 3));
+const CHILD_TIMEOUT_MS = 150_000;
+
+if (!existsSync(DIST)) {
+  console.error(`${DIST} is missing: run \`npm run build\` first (npm run bench does).`);
+  process.exit(1);
+}
+
+// ---- machine facts ------------------------------------------------------------------------------------------------
+function machine() {
+  let cpuModel = os.cpus()[0]?.model ?? 'unknown';
+  try {
+    const m = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) cpuModel = m[1].trim();
+  } catch {}
+  let cgroupCpu;
+  try {
+    cgroupCpu = readFileSync('/sys/fs/cgroup/cpu.max', 'utf8').trim();
+  } catch {}
+  let osName = `${os.type()} ${os.release()}`;
+  try {
+    const m = /^PRETTY_NAME="?([^"\n]+)"?$/m.exec(readFileSync('/etc/os-release', 'utf8'));
+    if (m) osName = `${m[1]} (${os.type()} ${os.release()})`;
+  } catch {}
+  return {
+    cpuModel,
+    cores: os.availableParallelism?.() ?? os.cpus().length,
+    cpuMHz: os.cpus()[0]?.speed || undefined,
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    v8: process.versions.v8,
+    os: osName,
+    arch: os.arch(),
+    ...(cgroupCpu === undefined ? {} : { cgroupCpuMax: cgroupCpu }),
+    loadAvgAtStart: os.loadavg().map((l) => Math.round(l * 100) / 100),
+  };
+}
+
+/** The engine state measured: commit, and whether src/ differs from it (benchmarks may run on a dirty tree). */
+function engineRevision() {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim() !== '';
+    return `${commit}${dirty ? ' + uncommitted changes under src/' : ''}`;
+  } catch {
+    return 'unknown (not a git checkout)';
+  }
+}
+
+// ---- children -----------------------------------------------------------------------------------------------------
+function runChild(file, childArgs) {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, ['--expose-gc', join(BENCH_DIR, file), ...childArgs], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d) => process.stderr.write(d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const line = stdout.split('\n').find((l) => l.startsWith(RESULT_PREFIX));
+      if (code !== 0 || line === undefined) {
+        reject(new Error(`${file} ${childArgs.join(' ')} failed (code ${code}, signal ${signal})\n${stdout.slice(-2000)}`));
+        return;
+      }
+      const result = JSON.parse(line.slice(RESULT_PREFIX.length));
+      result.wallSeconds = (Date.now() - started) / 1000;
+      resolve(result);
+    });
+  });
+}
+
+const facts = machine();
+const revision = engineRevision();
+const startedAt = new Date();
+const t0 = Date.now();
+console.error(`EdgeWhisk benchmarks (${quick ? 'quick' : 'full'}, ${rounds} round${rounds === 1 ? '' : 's'}) on ${facts.cpuModel}, ${facts.cores} cores, Node ${facts.node}`);
+if (facts.loadAvgAtStart[0] > 0.5) console.error(`warning: load average ${facts.loadAvgAtStart[0]} at start: the machine is busy, expect noise`);
+
+const raw = { invoke: [], backlog: { small: [], large: [] }, cold: { cold: [], prewarm: [], bare: [] }, flow: [] };
+const q = quick ? ['--quick'] : [];
+for (let r = 0; r < rounds; r++) {
+  console.error(`\n== round ${r + 1}/${rounds}`);
+  raw.invoke.push(await runChild('invoke-worker.bench.mjs', [...q, `--round=${r}`]));
+  for (const size of r % 2 === 0 ? ['small', 'large'] : ['large', 'small']) {
+    raw.backlog[size].push(await runChild('queue-backlog.bench.mjs', [...q, `--size=${size}`]));
+  }
+  const variants = ['cold', 'prewarm', 'bare'];
+  for (let i = 0; i < variants.length; i++) {
+    const variant = variants[(i + r) % variants.length];
+    raw.cold[variant].push(await runChild('cold-start.bench.mjs', [...q, `--variant=${variant}`]));
+  }
+  raw.flow.push(await runChild('flow.bench.mjs', [...q, `--round=${r}`]));
+}
+const wallSeconds = (Date.now() - t0) / 1000;
+const loadAvgAtEnd = os.loadavg().map((l) => Math.round(l * 100) / 100);
+
+// ---- aggregate ----------------------------------------------------------------------------------------------------
+const get = (list, path) => median(list.map((x) => path.split('.').reduce((o, k) => o?.[k], x)));
+const inv = (p) => get(raw.invoke, p);
+const F = {
+  engP50: inv('engine.c1.p50'),
+  engP95: inv('engine.c1.p95'),
+  engP99: inv('engine.c1.p99'),
+  engMean: inv('engine.c1.mean'),
+  engThrC1: inv('engine.c1.throughput'),
+  engThrC32conc: inv('engine.c32conc.throughput'),
+  engC32concP50: inv('engine.c32conc.p50'),
+  engC32concP99: inv('engine.c32conc.p99'),
+  engThrC32pool: inv('engine.c32pool.throughput'),
+  engC32poolP50: inv('engine.c32pool.p50'),
+  engC32poolP99: inv('engine.c32pool.p99'),
+  bareP50: inv('bare.c1.p50'),
+  bareP95: inv('bare.c1.p95'),
+  bareP99: inv('bare.c1.p99'),
+  bareThrC1: inv('bare.c1.throughput'),
+  bareThrC32: inv('bare.c32.throughput'),
+  barePipelined: inv('bare.pipelined.throughput'),
+  smallCost: get(raw.backlog.small, 'perInvocationUs'),
+  smallCostMean: get(raw.backlog.small, 'perInvocationMeanUs'),
+  largeCost: get(raw.backlog.large, 'perInvocationUs'),
+  smallEnq: get(raw.backlog.small, 'enqueuePerInvocationUs'),
+  largeEnq: get(raw.backlog.large, 'enqueuePerInvocationUs'),
+  largePeakRssMiB: get(raw.backlog.large, 'peakMemory.rss') / 2 ** 20,
+  coldFirst: get(raw.cold.cold, 'cold.firstMs'),
+  coldWait: get(raw.cold.cold, 'cold.waitTime'),
+  coldInit: get(raw.cold.cold, 'cold.initTime'),
+  coldSecond: get(raw.cold.cold, 'cold.secondMs'),
+  preReady: get(raw.cold.prewarm, 'prewarmImmediate.prewarmReadyMs'),
+  preFirst: get(raw.cold.prewarm, 'prewarmImmediate.firstMs'),
+  preWait: get(raw.cold.prewarm, 'prewarmImmediate.waitTime'),
+  preInit: get(raw.cold.prewarm, 'prewarmImmediate.initTime'),
+  setFirst: get(raw.cold.prewarm, 'prewarmSettled.firstMs'),
+  setWait: get(raw.cold.prewarm, 'prewarmSettled.waitTime'),
+  setInit: get(raw.cold.prewarm, 'prewarmSettled.initTime'),
+  bareStart: get(raw.cold.bare, 'bare.firstMessageMs'),
+  bareFirstRt: get(raw.cold.bare, 'bare.firstRoundTripMs'),
+  flowAction: get(raw.flow, 'action.msgsPerSec'),
+  flowFunction: get(raw.flow, 'functionNode.msgsPerSec'),
+  flowRatio: get(raw.flow, 'throughputRatio'),
+  flowActionP50: get(raw.flow, 'action.p50us'),
+  flowFunctionP50: get(raw.flow, 'functionNode.p50us'),
+  flowActionP99: get(raw.flow, 'action.p99us'),
+  flowFunctionP99: get(raw.flow, 'functionNode.p99us'),
+};
+const errors =
+  raw.invoke.reduce((a, x) => a + x.errors, 0) +
+  [...raw.backlog.small, ...raw.backlog.large].reduce((a, x) => a + x.failed + x.rejected, 0) +
+  Object.values(raw.cold).flat().reduce((a, x) => a + x.errors, 0);
+const usedPrewarm = raw.cold.prewarm.reduce((a, x) => a + x.prewarmImmediate.usedPrewarm + x.prewarmSettled.usedPrewarm, 0);
+const prewarmSamples = raw.cold.prewarm.reduce((a, x) => a + 2 * x.samples, 0);
+
+// ---- table --------------------------------------------------------------------------------------------------------
+const fmt = (v, digits) => {
+  if (!Number.isFinite(v)) return 'n/a';
+  if (digits === undefined) digits = Math.abs(v) >= 1000 ? 0 : Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 10 ? 1 : 2;
+  return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+};
+const ratio = (a, b) => a / b;
+const check = (ok) => (ok ? 'PASS' : 'FAIL');
+const invCfg = raw.invoke[0].config;
+const rows = [
+  { section: 'Warm invoke, worker runtime (no-op action, blocking, result only)' },
+  { metric: 'engine latency c1 p50', value: `${fmt(F.engP50)} µs`, anchor: 'OpenWhisk warm /run 2 ms (#12); container HTTP 107 µs (#36)' },
+  { metric: 'engine latency c1 p99', value: `${fmt(F.engP99)} µs`, anchor: `p95 ${fmt(F.engP95)} µs, mean ${fmt(F.engMean)} µs` },
+  { metric: 'bare worker round trip p50', value: `${fmt(F.bareP50)} µs`, anchor: '~10 µs (#45, Node 14 desktop); 48.7 µs (#46)' },
+  { metric: 'bare worker round trip p99', value: `${fmt(F.bareP99)} µs`, anchor: '71 µs (#46)' },
+  { metric: 'ratio engine p50 / bare p50', value: `${fmt(ratio(F.engP50, F.bareP50), 2)}×`, target: '≤ 2×', verdict: check(ratio(F.engP50, F.bareP50) <= 2) },
+  { metric: 'ratio engine p99 / bare p99', value: `${fmt(ratio(F.engP99, F.bareP99), 2)}×`, anchor: 'informational' },
+  { metric: 'engine throughput c1', value: `${fmt(F.engThrC1)} /s`, anchor: `bare c1 ${fmt(F.bareThrC1)} /s (ratio ${fmt(ratio(F.bareThrC1, F.engThrC1), 2)}×)` },
+  {
+    metric: 'engine throughput c32, 1 worker (limits.concurrency 32)',
+    value: `${fmt(F.engThrC32conc)} /s`,
+    target: '≥ 10,000 /s',
+    verdict: check(F.engThrC32conc >= 10_000),
+    anchor: `latency p50 ${fmt(F.engC32concP50 / 1000, 2)} ms, p99 ${fmt(F.engC32concP99 / 1000, 2)} ms`,
+  },
+  {
+    metric: 'engine throughput c32, 4 workers (concurrency 1, budget 1024/256 MB)',
+    value: `${fmt(F.engThrC32pool)} /s`,
+    target: '≥ 10,000 /s',
+    verdict: check(F.engThrC32pool >= 10_000),
+    anchor: `latency p50 ${fmt(F.engC32poolP50 / 1000, 2)} ms, p99 ${fmt(F.engC32poolP99 / 1000, 2)} ms`,
+  },
+  { metric: 'bare throughput c32 (32 in flight)', value: `${fmt(F.bareThrC32)} /s`, anchor: `engine best c32 / bare c32 = ${fmt(Math.max(F.engThrC32conc, F.engThrC32pool) / F.bareThrC32, 3)}` },
+  { metric: 'bare throughput pipelined', value: `${fmt(F.barePipelined)} /s`, anchor: '1.4 M/s (#46)' },
+  { section: 'Queue backlog (non-blocking no-op invocations, wait for all activation:completed)' },
+  { metric: 'cost per invocation, N = 100', value: `${fmt(F.smallCost, 2)} µs`, anchor: `median of ${raw.backlog.small[0].batches}×${rounds} batches; mean ${fmt(F.smallCostMean, 2)} µs` },
+  { metric: 'cost per invocation, N = 100,000', value: `${fmt(F.largeCost, 2)} µs`, anchor: `${rounds} batch(es); peak RSS ${fmt(F.largePeakRssMiB, 0)} MiB` },
+  { metric: 'ratio 100,000 / 100', value: `${fmt(ratio(F.largeCost, F.smallCost), 2)}×`, target: '≤ 1.5×', verdict: check(ratio(F.largeCost, F.smallCost) <= 1.5) },
+  { metric: 'ratio 100,000 / 100 (vs mean of N = 100)', value: `${fmt(ratio(F.largeCost, F.smallCostMean), 2)}×`, anchor: 'informational' },
+  { metric: 'enqueue only per invocation, N = 100', value: `${fmt(F.smallEnq, 2)} µs`, anchor: 'p-queue 0.5-1.8 µs/task at small backlogs (#57)' },
+  { metric: 'enqueue only per invocation, N = 100,000', value: `${fmt(F.largeEnq, 2)} µs`, anchor: 'denque push+shift 4 ns (#56)' },
+  { metric: 'ratio enqueue 100,000 / 100', value: `${fmt(ratio(F.largeEnq, F.smallEnq), 2)}×`, anchor: 'informational' },
+  { section: 'Cold start, worker runtime (fresh engine and action per sample)' },
+  { metric: 'bare new Worker() → first message', value: `${fmt(F.bareStart)} ms`, anchor: '15.9 ms (#48); 43 ms (#47)' },
+  { metric: 'bare first round trip after start', value: `${fmt(F.bareFirstRt, 2)} ms`, anchor: 'informational' },
+  { metric: 'cold first invoke (prewarmCount 0)', value: `${fmt(F.coldFirst)} ms`, anchor: `waitTime ${fmt(F.coldWait, 0)} ms, initTime ${fmt(F.coldInit, 0)} ms; next invoke ${fmt(F.coldSecond, 2)} ms` },
+  { metric: 'ratio cold / bare worker start', value: `${fmt(ratio(F.coldFirst, F.bareStart), 2)}×`, anchor: 'informational' },
+  { metric: 'prewarm ready after createEngine', value: `${fmt(F.preReady)} ms`, anchor: 'pool.prewarm ≥ 1' },
+  { metric: 'prewarmed first invoke, immediately', value: `${fmt(F.preFirst)} ms`, anchor: `waitTime ${fmt(F.preWait, 0)} ms, initTime ${fmt(F.preInit, 0)} ms; OpenWhisk nodejs:6 init 44 / wait 27 ms (#13)` },
+  { metric: 'prewarmed first invoke, 250 ms after ready', value: `${fmt(F.setFirst)} ms`, anchor: `waitTime ${fmt(F.setWait, 0)} ms, initTime ${fmt(F.setInit, 0)} ms` },
+  { metric: 'ratio cold / prewarmed (immediate)', value: `${fmt(ratio(F.coldFirst, F.preFirst), 2)}×`, anchor: `settled: ${fmt(ratio(F.coldFirst, F.setFirst), 2)}×` },
+  { section: 'Through Node-RED 4 (embedded runtime): source → node → sink, no-op' },
+  { metric: 'edgewhisk-action throughput (burst)', value: `${fmt(F.flowAction)} msg/s`, anchor: 'worker runtime, action limits.concurrency 64' },
+  { metric: 'function node throughput (burst)', value: `${fmt(F.flowFunction)} msg/s`, anchor: 'one pass-through function node 57k msg/s (#52)' },
+  { metric: 'ratio action / function node', value: `${fmt(F.flowRatio, 2)}×`, target: '≥ 0.5×', verdict: check(F.flowRatio >= 0.5) },
+  { metric: 'edgewhisk-action latency p50 / p99', value: `${fmt(F.flowActionP50)} / ${fmt(F.flowActionP99)} µs`, anchor: 'one message in flight' },
+  { metric: 'function node latency p50 / p99', value: `${fmt(F.flowFunctionP50)} / ${fmt(F.flowFunctionP99)} µs`, anchor: '~8 µs per function-node hop (#53)' },
+];
+
+function textTable() {
+  const cols = ['metric', 'value', 'target', 'verdict', 'anchor'];
+  const width = Object.fromEntries(cols.map((c) => [c, Math.max(c.length, ...rows.filter((r) => !r.section).map((r) => String(r[c] ?? '').length))]));
+  width.anchor = Math.min(width.anchor, 90);
+  const line = (r) => cols.map((c) => String(r[c] ?? '').padEnd(width[c])).join('  ').trimEnd();
+  const out = [line(Object.fromEntries(cols.map((c) => [c, c]))), cols.map((c) => '-'.repeat(width[c])).join('  ')];
+  for (const r of rows) out.push(r.section ? `\n${r.section}` : line(r));
+  return out.join('\n');
+}
+
+const machineLine = `${facts.cpuModel}, ${facts.cores} cores${facts.cpuMHz ? ` @ ${facts.cpuMHz} MHz` : ''}, ${facts.memoryGiB} GiB RAM, ${facts.os}, ${facts.arch}, Node ${facts.node} (V8 ${facts.v8})`;
+console.log(`\nEdgeWhisk benchmarks, ${startedAt.toISOString()} (${quick ? 'quick' : 'full'}, ${rounds} round(s), ${fmt(wallSeconds, 1)} s)`);
+console.log(`machine: ${machineLine}; load average at start ${facts.loadAvgAtStart.join(' ')}, at end ${loadAvgAtEnd.join(' ')}${facts.cgroupCpuMax ? `; cgroup cpu.max ${facts.cgroupCpuMax}` : ''}`);
+console.log(`engine: ${revision} (dist/ as built before the run)`);
+console.log(`errors (failed or refused invocations, all scenarios): ${errors}; prewarm samples that found a prewarm: ${usedPrewarm}/${prewarmSamples}`);
+console.log(`invoke config: ${JSON.stringify(invCfg.engineOptions)}, ${invCfg.callers} callers; ${invCfg.reps} reps × ${invCfg.latencyCalls} sequential calls, ${invCfg.c32Calls} calls per c32 rep`);
+console.log();
+console.log(textTable());
+
+if (typeof args.json === 'string') {
+  writeFileSync(args.json, JSON.stringify({ machine: { ...facts, loadAvgAtEnd }, revision, startedAt, quick, rounds, wallSeconds, figures: F, errors, raw }, null, 2));
+  console.log(`\nraw results: ${args.json}`);
+}
+
+// ---- BENCHMARKS.md ------------------------------------------------------------------------------------------------
+if (args.write === true) {
+  const md = [];
+  md.push('# EdgeWhisk benchmarks', '');
+  md.push(`Generated by \`npm run bench -- --write\`${quick ? ' with `--quick`' : ''} on ${startedAt.toISOString().slice(0, 10)} (${startedAt.toISOString()}); ${rounds} round(s), ${fmt(wallSeconds, 0)} s wall time.`);
+  md.push('Indicative figures from one machine: compare ratios, not absolute numbers, across machines.', '');
+  md.push(`Engine measured: ${revision}, from \`dist/\`.`, '');
+  md.push('## Machine', '');
+  md.push(`- CPU: ${facts.cpuModel}, ${facts.cores} cores${facts.cpuMHz ? ` @ ${facts.cpuMHz} MHz` : ''}${facts.cgroupCpuMax ? ` (cgroup cpu.max ${facts.cgroupCpuMax})` : ''}`);
+  md.push(`- Memory: ${facts.memoryGiB} GiB`);
+  md.push(`- OS: ${facts.os}, ${facts.arch}`);
+  md.push(`- Node.js ${facts.node} (V8 ${facts.v8})`);
+  md.push(`- Load average at start: ${facts.loadAvgAtStart.join(' ')}, at end: ${loadAvgAtEnd.join(' ')} (shared VM)`, '');
+  md.push('## Method', '');
+  md.push(
+    '- Every scenario runs in a fresh `node --expose-gc` child process (`bench/run.mjs`); compared variants alternate their order across rounds (backlog small/large swap; cold/prewarm/bare rotate), and inside `invoke-worker` the engine and bare segments swap order every repetition. Figures are medians across rounds of per-process medians; GC is forced only between measured segments, never inside one.',
+    `- \`bench/invoke-worker.bench.mjs\`: action \`function main(){return {}}\` on the worker runtime, \`engine.actions.invoke({name, blocking: true, result: true})\`; engine \`${JSON.stringify(invCfg.engineOptions)}\`, other options default. c1: ${invCfg.reps} repetitions × ${invCfg.latencyCalls} sequential calls after ${invCfg.warmup} warm-up calls, latency by \`process.hrtime.bigint\` per call. c32: 32 async callers each looping blocking invokes, ${invCfg.c32Calls} calls per repetition, two configurations: one worker with the action's \`limits.concurrency: 32\`, and the default \`limits.concurrency: 1\` where the 1024 MB budget holds 4 workers of 256 MB. Bare limit in the same process: a worker with the same options echoes \`{id, value: {}}\`; sequential round trips, 32 in flight, and pipelined (${invCfg.pipelined} posted back to back).`,
+    `- \`bench/queue-backlog.bench.mjs\`: engine \`${JSON.stringify(raw.backlog.small[0].config.engineOptions)}\` (4 workers of 256 MB, dispatchConcurrency 64). N non-blocking invokes issued in one synchronous loop, then wait for N \`activation:completed\` events (a counting listener; note that any listener makes the engine build the API view of each record). Cost = (loop + drain) / N; enqueue only = loop / N. N = 100 repeated ${raw.backlog.small[0].batches} times per process; N = 100,000 once per process. Same warm-up for both sizes.`,
+    `- \`bench/cold-start.bench.mjs\`: a fresh engine and a fresh action per sample (${raw.cold.cold[0].samples} samples per process after one unmeasured sample). Cold: \`prewarmCount: 0\`, time of the first blocking invoke. Prewarm: \`prewarmCount: 1\`, poll \`engine.stats().pool.prewarm\` until ≥ 1, then invoke at once or ${raw.cold.prewarm[0].settleMs} ms later. \`waitTime\`/\`initTime\` are the activation's annotations. Bare: \`new Worker()\` (same options) until its first message.`,
+    `- \`bench/flow.bench.mjs\`: a real Node-RED 4 runtime embedded in the process (no editor, no admin HTTP), the bundle loaded from this checkout as a user-directory module. Messages enter the first node with \`node.receive()\`; the sink is a function node handing each message to the harness. Burst: N messages sent at once, time until the sink has all N (${raw.flow[0]?.config?.burst ?? '?'} per repetition). Latency: one message in flight. Action: \`function main(p) { return p; }\`, blocking, worker runtime, \`limits.concurrency\` 64; function node: \`return msg;\`. Order alternates each repetition.`,
+    '- Anchors (#n) are rows of `performance-anchors.md` (2-vCPU x86 VM or published figures); they are sanity checks, not targets, except where a target is given.',
+    '',
+  );
+  md.push('## Results', '');
+  md.push(`Errors (failed or refused invocations, all scenarios): ${errors}. Prewarm samples that found a prewarmed container: ${usedPrewarm}/${prewarmSamples}.`, '');
+  md.push('| metric | value | target | verdict | anchor / note |', '|---|---|---|---|---|');
+  for (const r of rows) {
+    if (r.section) md.push(`| **${r.section}** | | | | |`);
+    else md.push(`| ${r.metric} | ${r.value} | ${r.target ?? ''} | ${r.verdict ?? ''} | ${(r.anchor ?? '').replace(/\|/g, '\\|')} |`);
+  }
+  md.push('', '## Reproduce', '', '```sh', 'npm run bench               # full run, ~3 min', 'node bench/run.mjs --quick  # < 40 s', 'npm run bench -- --write    # rewrites this file', '# CPU profile of the warm invoke path (main thread and every worker):', 'node --cpu-prof --cpu-prof-dir=/tmp/ew-prof bench/tools/profile-invoke.mjs --mode=c1', 'node bench/tools/cpuprofile-top.mjs /tmp/ew-prof', '```', '');
+  writeFileSync(join(ROOT, 'BENCHMARKS.md'), md.join('\n'));
+  console.log(`\nwrote ${join(ROOT, 'BENCHMARKS.md')}`);
+}
