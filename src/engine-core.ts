@@ -154,14 +154,29 @@ export class EngineCore extends EventEmitter<EngineEvents> {
     return { activationId, done };
   }
 
-  /** Stores a finished record and announces it. Store failures are reported, never thrown into a flow. */
-  async complete(record: StoredActivation): Promise<StoredActivation> {
+  /**
+   * Stores a finished record and announces it. Neither a failing store nor a throwing listener may lose the result
+   * for the caller waiting on it, or turn a finished activation into a failed one.
+   */
+  complete(record: StoredActivation): Promise<StoredActivation> {
+    let stored: void | Promise<void>;
     try {
-      await this.activations.put(record);
+      stored = this.activations.put(record);
     } catch {
-      // A store that fails must not lose the result for the caller waiting on it; the record is still returned.
+      stored = undefined;
     }
-    if (this.listenerCount('activation:completed') > 0) this.emit('activation:completed', toApiView(record));
+    if (stored instanceof Promise) return stored.then(() => this.#announce(record), () => this.#announce(record));
+    return Promise.resolve(this.#announce(record));
+  }
+
+  #announce(record: StoredActivation): StoredActivation {
+    if (this.listenerCount('activation:completed') > 0) {
+      try {
+        this.emit('activation:completed', toApiView(record));
+      } catch (error) {
+        process.emitWarning(`An 'activation:completed' listener threw: ${String(error)}`, 'EdgeWhiskWarning');
+      }
+    }
     return record;
   }
 }

@@ -251,11 +251,13 @@ export async function waitFor(
   const max = core.options.maxBlockingWait;
   checkWaitTimeout(o.timeout);
   const wait = Math.min(o.timeout ?? max, max);
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), wait);
+  const record = await new Promise<StoredActivation | undefined>((resolve) => {
+    const timer = setTimeout(() => resolve(undefined), wait);
+    started.done.then((r) => {
+      clearTimeout(timer);
+      resolve(r);
+    });
   });
-  const record = await Promise.race([started.done, expired]).finally(() => clearTimeout(timer));
   if (record === undefined) {
     if (o.onWaitTimeout === 'fail') {
       throw ewError('EW_ACTIVATION_WAIT_EXPIRED', [started.activationId, wait], { activationId: started.activationId });

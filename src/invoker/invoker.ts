@@ -141,14 +141,23 @@ export class Invoker {
 
   /** Races an operation against the time limit; on expiry the container is destroyed, which stops the action. */
   #withTimeout(container: Container, operation: Promise<Outcome>, ms: number): Promise<Outcome | typeof TIMED_OUT> {
-    let timer: NodeJS.Timeout | undefined;
-    const expired = new Promise<typeof TIMED_OUT>((resolve) => {
-      timer = setTimeout(() => {
+    // One promise and one timer per operation (no race/finally chains): this runs for every activation.
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
         container.destroy().catch(() => undefined);
         resolve(TIMED_OUT);
       }, ms);
+      operation.then(
+        (outcome) => {
+          clearTimeout(timer);
+          resolve(outcome);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          resolve({ type: 'exited', detail: String(error) });
+        },
+      );
     });
-    return Promise.race([operation, expired]).finally(() => clearTimeout(timer));
   }
 
   #record(

@@ -156,8 +156,9 @@ export default function register(RED: RedApi): void {
 
     /** Defines (or updates) the action; memoised, and retried on the next message if it failed (e.g. a sequence
      *  component defined by a node that started later). */
+    let isDefined = mode === 'reference';
     const ensureDefined = (): Promise<void> => {
-      if (mode === 'reference') return Promise.resolve();
+      if (isDefined) return Promise.resolve();
       if (!ownsName) return Promise.reject(new Error(`The action name '${name}' is already defined by another node in this engine.`));
       defined ??= (async () => {
         const wanted = actionDefinition(def, name) as Record<string, unknown>;
@@ -168,6 +169,7 @@ export default function register(RED: RedApi): void {
           stored = undefined;
         }
         if (stored === undefined || !sameDefinition(stored, wanted, engine)) await engine.actions.create(wanted);
+        isDefined = true;
       })().catch((error: unknown) => {
         defined = undefined;
         throw error;
@@ -207,7 +209,7 @@ export default function register(RED: RedApi): void {
       const override = typeof msg['action'] === 'string' && msg['action'] !== '' && def.blockOverrides !== true && mode === 'reference';
       const target = override ? (msg['action'] as string) : name;
       if (target === '') throw new Error('No action name: set one on the node or, in reference mode, in msg.action.');
-      await ensureDefined();
+      if (!isDefined) await ensureDefined();
       const payload = msg.payload;
       const given: unknown = payload === undefined || payload === null ? {} : typeof payload === 'object' ? payload : { payload };
       const invocationParams = Array.isArray(given) || !templated ? given : { ...renderParams(RED, node, params, msg), ...(given as object) };
