@@ -59,9 +59,9 @@ describe('robustness', () => {
     const engine = createEngine({ prewarmCount: 0, memoryBudget: 256, dispatchConcurrency: 2 });
     await engine.actions.create({ name: 'slow', action: 'async function main() { await new Promise(r => setTimeout(r, 2000)); return {}; }' });
     for (let i = 0; i < 20; i++) await engine.actions.invoke({ name: 'slow' });
-    const blocked = engine.actions.invoke({ name: 'slow', blocking: true }).catch((e) => e);
+    const blocked = engine.actions.invoke({ name: 'slow', blocking: true }).catch((e: { code?: string }) => e);
     await engine.close(100);
-    expect((await blocked).code).toBe('EW_ACTIVATION_FAILED');
+    expect((await blocked as { code?: string }).code).toBe('EW_ACTIVATION_FAILED');
     await rejection(() => engine.actions.invoke({ name: 'slow' }));
     await rejection(() => engine.triggers.invoke({ name: 't' }));
     await sleep(50);
