@@ -24,7 +24,7 @@ describe('robustness', () => {
     const engine = testEngine({ concurrentInvocations: 50 });
     await engine.actions.create({ name: 'ok', action: 'function main(p) { return { ok: true, p }; }' });
     await engine.actions.create({ name: 'crash', action: 'function main() { setTimeout(() => { throw new Error("x"); }); return new Promise(() => {}); }', limits: { timeout: 500 } });
-    await engine.actions.create({ name: 'reject', action: 'function main() { Promise.reject(new Error("loose")); return {}; }' });
+    await engine.actions.create({ name: 'reject', action: 'function main() { Promise.reject(new Error("loose")); return new Promise((r) => setTimeout(() => r({}), 200)); }' });
     await engine.actions.create({ name: 'spin', action: 'function main() { for(;;){} }', limits: { timeout: 200 } });
     await engine.actions.create({ name: 'exit', action: 'function main() { process.exit(1); }' });
     await engine.actions.create({ name: 'bad', action: 'this is not javascript' });
