@@ -10,14 +10,13 @@
  * yields.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { format } from 'node:util';
-import { runInThisContext } from 'node:vm';
 import { parentPort } from 'node:worker_threads';
 import type { InitPayload, RunPayload } from '../runtime';
 import { Batcher, isBatch, type Batch } from './batcher';
 import type { FromWorker, ToWorker } from './messages';
+import { loadPlainCode } from '../../proxy/nodejs/action-loader';
+import { describeError, invokeMain, reply } from '../../proxy/nodejs/result';
 
 const port = parentPort;
 if (port === null) throw new Error('worker-bootstrap must run in a worker thread');
@@ -59,25 +58,6 @@ for (const [stream, name] of [
   }) as typeof stream.write;
 }
 
-function reply(status: number, body: unknown): { status: number; body: string } {
-  return { status, body: JSON.stringify(body) };
-}
-
-/** Own property lookup along `a.b.c`; `main` has been validated by the engine and is never evaluated as code. */
-function lookup(root: unknown, path: readonly string[]): unknown {
-  let value: unknown = root;
-  for (const segment of path) {
-    if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return undefined;
-    if (!Object.prototype.hasOwnProperty.call(value, segment)) return undefined;
-    value = (value as Record<string, unknown>)[segment];
-  }
-  return value;
-}
-
-function describeError(error: unknown): string {
-  return error instanceof Error ? (error.stack ?? String(error)) : String(error);
-}
-
 function init(payload: InitPayload): { status: number; body: string } {
   if (state !== 'ready' || entry !== undefined) {
     emit('stderr', 'Internal system error: Cannot initialize the action more than once.');
@@ -94,67 +74,16 @@ function init(payload: InitPayload): { status: number; body: string } {
     return reply(502, { error: message });
   }
   for (const [key, value] of Object.entries(payload.env)) process.env[key] = value;
-
-  // The action is a sloppy-mode script in the thread's global scope: `function main`, `var main` and `global.main`
-  // become globals, and `exports`/`module.exports` work as in a CommonJS module.
-  const filename = join(process.cwd(), `${payload.name.replace(/[^\w.-]/g, '_')}.js`);
-  const module = { exports: {} as Record<string, unknown> };
-  const globals = globalThis as Record<string, unknown>;
-  const before = new Set(Object.getOwnPropertyNames(globalThis));
-  Object.assign(globals, {
-    module,
-    exports: module.exports,
-    require: createRequire(filename),
-    __filename: filename,
-    __dirname: process.cwd(),
-  });
   try {
-    runInThisContext(payload.code, { filename });
+    entry = loadPlainCode(payload.code, payload.main, payload.name);
   } catch (error) {
     state = 'stopped';
     // The stack (with the failing line) goes to the logs; the result carries the short form, e.g. `SyntaxError: …`.
     emit('stderr', `Error during initialization: ${describeError(error)}`);
-    return reply(502, { error: `Initialization has failed due to: ${String(error)}` });
+    const message = error instanceof Error && error.name === 'Error' ? error.message : String(error);
+    return reply(502, { error: `Initialization has failed due to: ${message}` });
   }
-  const path = payload.main.split('.');
-  // Only globals the action itself created count, so a hostile `main` such as `process.exit` finds nothing.
-  const first = path[0] as string;
-  let found = before.has(first) ? undefined : lookup(globalThis, path);
-  if (typeof found !== 'function') found = lookup(module.exports, path);
-  if (typeof found !== 'function' && typeof module.exports === 'function' && payload.main === 'main') found = module.exports;
-  if (typeof found !== 'function') {
-    state = 'stopped';
-    const message = `Initialization has failed due to: Action entrypoint '${payload.main}' is not a function.`;
-    emit('stderr', `Error during initialization: Action entrypoint '${payload.main}' is not a function.`);
-    return reply(502, { error: message });
-  }
-  entry = found as (params: unknown) => unknown;
   return reply(200, { OK: true });
-}
-
-/** `serialize-error`'s shape: name, message, stack and own enumerable properties. */
-function serializeError(reason: unknown): unknown {
-  if (!reason) return {};
-  if (reason instanceof Error) {
-    const out: Record<string, unknown> = { name: reason.name, message: reason.message, stack: reason.stack };
-    for (const [key, value] of Object.entries(reason)) out[key] = value;
-    if (reason.cause !== undefined) out['cause'] = serializeError(reason.cause);
-    return out;
-  }
-  return reason;
-}
-
-function normalise(result: unknown): { status: number; body: string } {
-  if (result === undefined) return { status: 200, body: '{}' };
-  if (typeof result !== 'object' || result === null) {
-    emit('stderr', `Result must be of type object but has type "${result === null ? 'null' : typeof result}": ${String(result)}`);
-    return reply(502, { error: 'The action did not return a dictionary.' });
-  }
-  try {
-    return { status: 200, body: JSON.stringify(result) };
-  } catch (error) {
-    return reply(502, { error: `The action did not produce a valid JSON response: ${(error as Error).message}` });
-  }
 }
 
 async function run(payload: RunPayload): Promise<{ status: number; body: string }> {
@@ -174,28 +103,10 @@ async function run(payload: RunPayload): Promise<{ status: number; body: string 
   process.env['__OW_ACTIVATION_ID'] = payload.activation_id;
   process.env['__OW_TRANSACTION_ID'] = payload.transaction_id;
   process.env['__OW_DEADLINE'] = payload.deadline;
-  let returned: unknown;
-  try {
-    returned = entry(value);
-  } catch (error) {
-    // A synchronous throw stops the proxy (state `stopped`), exactly like OpenWhisk's Node.js runtime.
-    state = 'stopped';
-    emit('stderr', describeError(error));
-    return reply(502, { error: `An error has occurred: ${String(error)}` });
-  }
-  if (returned !== null && typeof returned === 'object' && typeof (returned as PromiseLike<unknown>).then === 'function') {
-    try {
-      returned = await (returned as PromiseLike<unknown>);
-    } catch (reason) {
-      // A rejection is the action's own answer: an application error, and the runtime stays healthy.
-      try {
-        return { status: 200, body: JSON.stringify({ error: serializeError(reason) }) };
-      } catch {
-        return { status: 200, body: JSON.stringify({ error: String(reason) }) };
-      }
-    }
-  }
-  return normalise(returned);
+  const result = await invokeMain(entry, value, (line) => emit('stderr', line));
+  // A synchronous throw stops the runtime (state `stopped`), exactly like OpenWhisk's Node.js runtime.
+  if (result.threw === true) state = 'stopped';
+  return { status: result.status, body: result.body };
 }
 
 function receive(message: ToWorker): void {
