@@ -13,10 +13,11 @@ import type { EngineEvents } from './events';
 import type { PoolStats } from './invoker/container-pool';
 import { resolveOptions, type EngineOptions, type EngineOptionsInput } from './options';
 import type { Runtime } from './runtimes/runtime';
+import { ProcessRuntime } from './runtimes/process/process-runtime';
 import { WorkerRuntime } from './runtimes/worker/worker-runtime';
 
 export interface EngineConfig extends EngineOptionsInput {
-  /** Runtimes by name; the worker runtime is always available unless replaced. */
+  /** Runtimes by name; `worker` and `process` are always available unless replaced by one of the same name. */
   readonly runtimes?: readonly Runtime[];
   /** Where activation records go. @default a MemoryActivationStore holding `activationRetention` records */
   readonly activationStore?: ActivationStore;
@@ -50,6 +51,7 @@ export class Engine {
       runtimes.set(runtime.name, runtime);
     }
     if (!runtimes.has('worker')) runtimes.set('worker', new WorkerRuntime());
+    if (!runtimes.has('process')) runtimes.set('process', new ProcessRuntime());
     if (!runtimes.has(this.options.defaultRuntime)) {
       throw new TypeError(`Expected \`defaultRuntime\` to name a configured runtime (${[...runtimes.keys()].join(', ')}), got \`${this.options.defaultRuntime}\``);
     }

@@ -21,6 +21,7 @@ export type { ActivationStore, ActivationQuery } from './activations/activation-
 export { MemoryActivationStore } from './activations/memory-activation-store';
 export type { Runtime, Container, ContainerSpec, InitPayload, RunPayload, Outcome, LogSink } from './runtimes/runtime';
 export { WorkerRuntime } from './runtimes/worker/worker-runtime';
+export { ProcessRuntime, type ProcessRuntimeOptions } from './runtimes/process/process-runtime';
 export { ENTITY_NAME, isValidEntityName } from './entities/names';
 export type { ActionOptions, InvokeOptions } from './api/actions-api';
 export type { TriggerOptions, FireOptions } from './api/triggers-api';

@@ -70,7 +70,10 @@ export class Invoker {
       });
     } catch (error) {
       const now = Date.now();
-      const message = isEdgeWhiskError(error, 'EW_ENGINE_ABORTED') ? error.message : MESSAGES.provisionFailed;
+      const aborted = isEdgeWhiskError(error, 'EW_ENGINE_ABORTED');
+      const message = aborted ? error.message : MESSAGES.provisionFailed;
+      // Say why in the activation's logs: a missing interpreter or a stopped daemon is the user's to fix.
+      if (!aborted) logs.addSystem(`Could not start a container: ${error instanceof Error ? error.message : String(error)}`, now);
       return this.#record(job, now, now, { statusCode: STATUS.INTERNAL_ERROR, result: { error: message } }, logs, {
         waitTime: now - job.receivedAt,
         timedOut: false,

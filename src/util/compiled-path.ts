@@ -7,13 +7,18 @@ import { join, sep } from 'node:path';
  * same path under `dist/` is used.
  */
 export function compiledSibling(dirname: string, name: string): string {
-  const sibling = join(dirname, `${name}.js`);
+  return builtFile(dirname, `${name}.js`);
+}
+
+/** `file` in `dirname`, or at the same place under `dist/` when running from `src/` (see `compiledSibling`). */
+export function builtFile(dirname: string, file: string): string {
+  const sibling = join(dirname, file);
   if (existsSync(sibling)) return sibling;
   const marker = `${sep}src${sep}`;
   const index = dirname.lastIndexOf(marker);
   if (index >= 0) {
-    const built = join(dirname.slice(0, index), 'dist', dirname.slice(index + marker.length), `${name}.js`);
+    const built = join(dirname.slice(0, index), 'dist', dirname.slice(index + marker.length), file);
     if (existsSync(built)) return built;
   }
-  throw new Error(`Cannot find ${name}.js beside ${dirname} or in dist/: run \`npm run build\` first.`);
+  throw new Error(`Cannot find ${file} in ${dirname} or in dist/: run \`npm run build\` first.`);
 }

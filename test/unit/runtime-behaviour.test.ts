@@ -1,9 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { annotationOf, rejection, testEngine } from '../helpers/engine';
+
+/**
+ * The same behaviour is required of every runtime that runs Node.js actions: the worker runtime (threads) and the
+ * process runtime (child processes running the action proxy).
+ */
+let runtime = 'worker';
 
 async function run(code: string, params: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) {
   const engine = testEngine();
-  await engine.actions.create({ name: 'a', action: code, ...extra });
+  await engine.actions.create({ name: 'a', action: code, runtime, ...extra });
   const { activationId } = (await engine.actions.invoke({ name: 'a', params })) as { activationId: string };
   await new Promise<void>((resolve) => {
     const check = (rec: { activationId: string }) => {
@@ -17,7 +23,12 @@ async function run(code: string, params: Record<string, unknown> = {}, extra: Re
   return { engine, record: await engine.activations.get(activationId) };
 }
 
-describe('worker runtime: entry points and results', () => {
+describe.each(['worker', 'process'])('%s runtime', (name) => {
+  beforeEach(() => {
+    runtime = name;
+  });
+
+describe('entry points and results', () => {
   it('runs function main(params) and returns its result', async () => {
     const { record } = await run('function main(p) { return { sum: p.a + p.b }; }', { a: 2, b: 3 });
     expect(record.response).toMatchObject({ status: 'success', success: true, result: { sum: 5 } });
@@ -59,7 +70,7 @@ describe('worker runtime: entry points and results', () => {
 
   it('accepts array results and array payloads unchanged', async () => {
     const engine = testEngine();
-    await engine.actions.create({ name: 'echo', action: 'function main(p) { return p; }', params: { d: 1 } });
+    await engine.actions.create({ name: 'echo', action: 'function main(p) { return p; }', params: { d: 1 }, runtime });
     const out = await engine.actions.invoke({ name: 'echo', params: [1, 2, 3], blocking: true });
     expect(out).toEqual([1, 2, 3]);
   });
@@ -85,7 +96,7 @@ describe('worker runtime: entry points and results', () => {
 
   it('never treats a hostile main as code and finds no host built-ins through it', async () => {
     const engine = testEngine();
-    const err = await rejection(() => engine.actions.create({ name: 'h', action: 'function main(){}', exec: { main: 'main; process.exit(1)' } }));
+    const err = await rejection(() => engine.actions.create({ name: 'h', action: 'function main(){}', exec: { main: 'main; process.exit(1)' }, runtime }));
     expect(err.code).toBe('EW_MAIN_INVALID');
     expect((await rejection(() => engine.actions.create({ name: 'h2', action: 'function main(){}', exec: { main: 'constructor' } }))).code).toBe('EW_MAIN_INVALID');
     const { record } = await run('function main(){ return {}; }', {}, { exec: { main: 'process.exit' } });
@@ -117,7 +128,7 @@ describe('worker runtime: entry points and results', () => {
   });
 });
 
-describe('worker runtime: logs', () => {
+describe('logs', () => {
   it('captures console output in OpenWhisk log line format', async () => {
     const { record } = await run('function main() { console.log("hello", { a: 1 }); console.error("oops"); process.stdout.write("raw\\n"); return {}; }');
     expect(record.logs).toHaveLength(3);
@@ -139,7 +150,7 @@ describe('worker runtime: logs', () => {
   });
 });
 
-describe('worker runtime: limits enforced from outside the action', () => {
+describe('limits enforced from outside the action', () => {
   it('ends a synchronous infinite loop at the time limit', async () => {
     const { engine, record } = await run('function main() { while (true) {} }', {}, { limits: { timeout: 300 } });
     expect(record.response).toMatchObject({ statusCode: 2, result: { error: 'The action exceeded its time limits of 300 milliseconds.' } });
@@ -155,7 +166,7 @@ describe('worker runtime: limits enforced from outside the action', () => {
 
   it('keeps the host event loop responsive while an action spins', async () => {
     const engine = testEngine();
-    await engine.actions.create({ name: 'spin', action: 'function main() { while (true) {} }', limits: { timeout: 1000 } });
+    await engine.actions.create({ name: 'spin', action: 'function main() { while (true) {} }', limits: { timeout: 1000 }, runtime });
     const done = engine.actions.invoke({ name: 'spin', blocking: true }).catch(() => undefined);
     const gaps: number[] = [];
     let last = Date.now();
@@ -195,11 +206,12 @@ describe('worker runtime: limits enforced from outside the action', () => {
 
   it('truncates oversized results into an application error', async () => {
     const engine = testEngine({ resultLimit: 1000 });
-    await engine.actions.create({ name: 'big', action: 'function main() { return { s: "a".repeat(2000) }; }' });
+    await engine.actions.create({ name: 'big', action: 'function main() { return { s: "a".repeat(2000) }; }', runtime });
     const err = await rejection(() => engine.actions.invoke({ name: 'big', blocking: true }));
     expect(err.statusCode).toBe(502);
     const result = err.details.activation.response;
     expect(result.status).toBe('application error');
     expect(result.result.error).toMatch(/^The action produced a response that exceeded the allowed length: 2008 > 1000 bytes\. The truncated response was: \{"s":"a+$/);
   });
+});
 });

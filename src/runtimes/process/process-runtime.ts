@@ -1,0 +1,312 @@
+/**
+ * The `process` runtime: every container is a child process running an action proxy (EdgeWhisk's Node.js proxy,
+ * or its Python proxy for `python:3`) on a loopback port, spoken to over HTTP like any OpenWhisk runtime image.
+ *
+ * A child process can be killed outright, so a timeout ends the whole process group; `limits.memory` caps the
+ * heap (and the resident size, watched from outside); a crash ends only that process. Children never outlive the
+ * engine: `destroy()` kills their group, and each proxy exits by itself when the engine's process is gone.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { builtFile } from '../../util/compiled-path';
+import type { Container, ContainerFailure, ContainerSpec, InitPayload, LogSink, Outcome, RunPayload, Runtime } from '../runtime';
+import { LineSplitter } from './line-splitter';
+import { postJson } from './post-json';
+
+export const PROCESS_KINDS = Object.freeze(['nodejs:20', 'python:3']);
+
+export interface ProcessRuntimeOptions {
+  /** The Python 3 interpreter for `python:3` actions. @default 'python3' (or env EDGEWHISK_PYTHON) */
+  readonly pythonPath?: string;
+  /** How long a process may take to start listening, in ms. @default 10000 */
+  readonly startTimeout?: number;
+}
+
+const SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX';
+/** After a response, how long to wait for the sentinels that close the activation's logs (OpenWhisk: 2 s idle). */
+const SENTINEL_WAIT_MS = 2_000;
+const RSS_CHECK_MS = 250;
+const PAGE_SIZE = 4096;
+
+export class ProcessRuntime implements Runtime {
+  readonly name = 'process';
+  readonly kinds = PROCESS_KINDS;
+  readonly #python: string;
+  readonly #startTimeout: number;
+  #next = 0;
+
+  constructor(options: ProcessRuntimeOptions = {}) {
+    this.#python = options.pythonPath ?? process.env['EDGEWHISK_PYTHON'] ?? 'python3';
+    this.#startTimeout = options.startTimeout ?? 10_000;
+    if (typeof this.#python !== 'string' || this.#python === '') throw new TypeError('Expected `pythonPath` to be a non-empty string');
+    if (!Number.isInteger(this.#startTimeout) || this.#startTimeout < 1) {
+      throw new TypeError(`Expected \`startTimeout\` to be a positive integer, got \`${String(options.startTimeout)}\``);
+    }
+  }
+
+  create(spec: ContainerSpec): Promise<Container> {
+    const python = spec.kind.startsWith('python:');
+    const proxies = join(__dirname, '..', '..', 'proxy');
+    const command = python ? this.#python : process.execPath;
+    // The heap limit is the action's memory limit; anything beyond it in resident memory is caught from outside.
+    const args = python
+      ? ['-u', builtFile(join(proxies, 'python'), 'proxy.py')]
+      : [`--max-old-space-size=${spec.memory}`, builtFile(join(proxies, 'nodejs'), 'server.js')];
+    const container = new ProcessContainer(`process-${++this.#next}`, command, args, spec, this.#startTimeout);
+    return container.started();
+  }
+}
+
+type Pending = { logs: LogSink };
+
+class ProcessContainer implements Container {
+  readonly id: string;
+  readonly #spec: ContainerSpec;
+  readonly #agent: Agent;
+  readonly #child: ReturnType<typeof spawn>;
+  readonly #started: Promise<number>;
+  readonly #collectLogs: boolean;
+  #port = 0;
+  #current: Pending | undefined;
+  #sentinels = { stdout: 0, stderr: 0 };
+  #sentinelWaiter: (() => void) | undefined;
+  #dead: ContainerFailure | undefined;
+  #deadListeners: ((failure: ContainerFailure) => void)[] = [];
+  #exitListener: ((failure: ContainerFailure) => void) | undefined;
+  #destroyed = false;
+  #oom = false;
+  #stderrTail = '';
+  #rssTimer: NodeJS.Timeout | undefined;
+  #busy = 0;
+
+  constructor(id: string, command: string, args: string[], spec: ContainerSpec, startTimeout: number) {
+    this.id = id;
+    this.#spec = spec;
+    // Interleaved output of concurrent runs cannot be split per activation; OpenWhisk collects none then either.
+    this.#collectLogs = spec.concurrency <= 1;
+    this.#agent = new Agent({ keepAlive: true, maxSockets: Math.max(1, spec.concurrency) });
+    this.#child = spawn(command, args, {
+      // Its own process group, so a timeout kills everything the action started too.
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      // A clean environment: the action sees its own variables, not Node-RED's.
+      env: {
+        PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+        LANG: 'C.UTF-8',
+        PYTHONIOENCODING: 'utf-8',
+        PYTHONDONTWRITEBYTECODE: '1',
+        HOST: '127.0.0.1',
+        PORT: '0',
+        EW_READY_FD: '3',
+        EW_PARENT_PID: String(process.pid),
+        ...(spec.concurrency > 1 ? { __OW_ALLOW_CONCURRENT: 'true' } : {}),
+      },
+    });
+    this.#child.on('error', (error: NodeJS.ErrnoException) =>
+      this.#die({
+        type: 'exited',
+        detail:
+          error.code === 'ENOENT'
+            ? `${command} was not found: install it${command === process.execPath ? '' : ', or set the process runtime\'s pythonPath (env EDGEWHISK_PYTHON)'}`
+            : `could not start ${command}: ${error.message}`,
+      }),
+    );
+    this.#child.on('exit', (code, signal) => this.#onExit(code, signal));
+    this.#pipe(this.#child.stdout as Readable, 'stdout');
+    this.#pipe(this.#child.stderr as Readable, 'stderr');
+    this.#started = new Promise<number>((resolve, reject) => {
+      const ready = this.#child.stdio[3] as Readable | null;
+      const timer = setTimeout(() => reject(new Error(`the process did not start listening within ${startTimeout} ms`)), startTimeout);
+      this.#deadListeners.push((failure) => {
+        clearTimeout(timer);
+        reject(new Error(`The ${spec.kind} process did not start: ${failure.detail ?? 'unknown reason'}${this.#stderrTail ? `: ${this.#stderrTail.trim()}` : ''}`));
+      });
+      let text = '';
+      ready?.on('error', () => undefined);
+      ready?.on('data', (chunk: Buffer) => {
+        text += chunk.toString('utf8');
+        const line = text.split('\n')[0];
+        if (!text.includes('\n') || line === undefined) return;
+        clearTimeout(timer);
+        try {
+          resolve((JSON.parse(line) as { port: number }).port);
+        } catch {
+          reject(new Error(`the process announced an unreadable port: ${line}`));
+        }
+      });
+    });
+    this.#started.catch(() => undefined);
+  }
+
+  async started(): Promise<Container> {
+    try {
+      this.#port = await this.#started;
+    } catch (error) {
+      await this.destroy();
+      throw error;
+    }
+    this.#child.unref();
+    this.#startMemoryWatch();
+    return this;
+  }
+
+  onExit(listener: (failure: ContainerFailure) => void): void {
+    this.#exitListener = listener;
+  }
+
+  async init(payload: InitPayload, logs: LogSink): Promise<Outcome> {
+    const env = Object.keys(payload.env).length === 0 ? undefined : payload.env;
+    const body = { value: { name: payload.name, main: payload.main, code: payload.code, binary: payload.binary, ...(env === undefined ? {} : { env }) } };
+    const outcome = await this.#request('/init', body, logs);
+    // A failed init (502) ends with sentinels; a successful or refused one (200, 403) writes none.
+    if (outcome.type === 'reply' && outcome.status === 502) await this.#awaitSentinels();
+    return outcome;
+  }
+
+  async run(payload: RunPayload, logs: LogSink): Promise<Outcome> {
+    const outcome = await this.#request('/run', payload, logs);
+    // Only runs that reached the action (200, 502) end with sentinels; refusals (403) and bad requests (500) do not.
+    if (outcome.type === 'reply' && (outcome.status === 200 || outcome.status === 502)) await this.#awaitSentinels();
+    else this.#current = undefined;
+    return outcome;
+  }
+
+  async destroy(): Promise<void> {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#agent.destroy();
+    const exited = new Promise<void>((resolve) => {
+      if (this.#child.exitCode !== null || this.#child.signalCode !== null) resolve();
+      else this.#child.once('exit', () => resolve());
+    });
+    this.#killGroup();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, 2_000)))]);
+    clearTimeout(timer);
+  }
+
+  #killGroup(): void {
+    const pid = this.#child.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      try {
+        this.#child.kill('SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+
+  async #request(path: string, body: unknown, logs: LogSink): Promise<Outcome> {
+    if (this.#dead !== undefined) return this.#dead;
+    if (this.#collectLogs) {
+      this.#current = { logs };
+      this.#sentinels = { stdout: 0, stderr: 0 };
+    }
+    this.#busy++;
+    let onDeath: ((failure: ContainerFailure) => void) | undefined;
+    const died = new Promise<Outcome>((resolve) => {
+      onDeath = resolve;
+      this.#deadListeners.push(resolve);
+    });
+    const answered = postJson(this.#agent, this.#port, path, body).then(
+      (reply): Outcome => ({ type: 'reply', status: reply.status, body: reply.body }),
+      // A dropped connection means the process died (or is dying): its exit says how.
+      (): Promise<Outcome> => died,
+    );
+    const outcome = await Promise.race([answered, died]);
+    this.#deadListeners = this.#deadListeners.filter((l) => l !== onDeath);
+    this.#busy--;
+    return outcome;
+  }
+
+  #awaitSentinels(): Promise<void> {
+    if (!this.#collectLogs || this.#dead !== undefined) return Promise.resolve();
+    if (this.#sentinels.stdout > 0 && this.#sentinels.stderr > 0) return this.#endLogs();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#sentinelWaiter = undefined;
+        resolve();
+      }, SENTINEL_WAIT_MS);
+      this.#sentinelWaiter = () => {
+        clearTimeout(timer);
+        this.#sentinelWaiter = undefined;
+        resolve();
+      };
+    }).then(() => this.#endLogs());
+  }
+
+  #endLogs(): Promise<void> {
+    this.#current = undefined;
+    return Promise.resolve();
+  }
+
+  #pipe(stream: Readable, name: 'stdout' | 'stderr'): void {
+    const splitter = new LineSplitter((line) => {
+      if (line === SENTINEL) {
+        this.#sentinels[name]++;
+        if (this.#sentinels.stdout > 0 && this.#sentinels.stderr > 0) this.#sentinelWaiter?.();
+        return;
+      }
+      if (name === 'stderr') this.#stderrTail = `${this.#stderrTail}${line}\n`.slice(-2_000);
+      this.#current?.logs(name, line, Date.now());
+    });
+    stream.on('data', (chunk: Buffer) => splitter.push(chunk));
+    stream.on('end', () => splitter.end());
+    stream.on('error', () => undefined);
+  }
+
+  /**
+   * Polls the resident size while an action runs (one timer per container, idle when nothing runs); beyond the
+   * memory limit plus an allowance for the runtime itself the process is killed and the activation reports OOM.
+   */
+  #startMemoryWatch(): void {
+    const pid = this.#child.pid;
+    if (pid === undefined || !existsSync(`/proc/${pid}/statm`)) return;
+    const limit = (this.#spec.memory + 64) * 1024 * 1024;
+    this.#rssTimer = setInterval(() => {
+      if (this.#busy === 0) return;
+      try {
+        const rssPages = Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
+        if (rssPages * PAGE_SIZE > limit) {
+          this.#oom = true;
+          this.#killGroup();
+        }
+      } catch {
+        // The process is gone; its exit is handled elsewhere.
+      }
+    }, RSS_CHECK_MS);
+    this.#rssTimer.unref();
+  }
+
+  #onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    const heap = /heap out of memory|Reached heap limit|MemoryError/.test(this.#stderrTail);
+    const failure: ContainerFailure =
+      this.#oom || heap
+        ? { type: 'oom', detail: 'memory limit exceeded' }
+        : { type: 'exited', detail: signal !== null ? `killed by ${signal}` : `exited with code ${String(code)}` };
+    this.#die(failure);
+    if (!this.#destroyed) {
+      this.#destroyed = true;
+      this.#agent.destroy();
+      // The group may still hold processes the action started.
+      this.#killGroup();
+      this.#exitListener?.(failure);
+    }
+  }
+
+  #die(failure: ContainerFailure): void {
+    if (this.#dead !== undefined) return;
+    this.#dead = failure;
+    clearInterval(this.#rssTimer);
+    this.#sentinelWaiter?.();
+    const listeners = this.#deadListeners;
+    this.#deadListeners = [];
+    for (const listener of listeners) listener(failure);
+  }
+}
