@@ -46,15 +46,16 @@ export async function loadArchive(data: Buffer, main: string): Promise<Entry> {
   const dot = main.indexOf('.');
   const modulePart = dot < 0 ? undefined : main.slice(0, dot);
   const propertyPath = (dot < 0 ? main : main.slice(dot + 1)).split('.');
-  const require = createRequire(join(dir, 'package.json'));
+  // Not named `require`: the compiled dynamic import above calls the module-scope `require`.
+  const requireInDir = createRequire(join(dir, 'package.json'));
   let moduleExports: unknown;
   if (modulePart === undefined) {
     if (!existsSync(join(dir, 'package.json')) && !existsSync(join(dir, 'index.js'))) {
       fail('Zipped actions must contain either package.json or index.js at the root.');
     }
-    moduleExports = require(dir);
+    moduleExports = requireInDir(dir);
   } else {
-    moduleExports = require(join(dir, modulePart));
+    moduleExports = requireInDir(join(dir, modulePart));
   }
   const found = lookup(moduleExports, propertyPath);
   if (typeof found !== 'function') fail(notAFunction(main));

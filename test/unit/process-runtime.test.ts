@@ -1,0 +1,120 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createEngine, ProcessRuntime } from '../../src/index';
+import { CountingRuntime } from '../helpers/counting-runtime';
+import { annotationOf, sleep, testEngine } from '../helpers/engine';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function gone(pid: number, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    if (!alive(pid)) return true;
+    await sleep(50);
+  }
+  return !alive(pid);
+}
+
+const SPAWNER = `
+const { spawn } = require('child_process');
+function main() {
+  const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+  return { proxy: process.pid, grandchild: child.pid };
+}`;
+
+describe('process runtime', () => {
+  it('leaves no process behind after engine.close(), including ones the action started', async () => {
+    const engine = createEngine({ prewarmCount: 0 });
+    await engine.actions.create({ name: 's', runtime: 'process', action: SPAWNER });
+    const { proxy, grandchild } = (await engine.actions.invoke({ name: 's', blocking: true, result: true })) as { proxy: number; grandchild: number };
+    expect(proxy).not.toBe(process.pid);
+    expect(alive(proxy) && alive(grandchild)).toBe(true);
+    await engine.close(1000);
+    expect(await gone(proxy, 3000)).toBe(true);
+    expect(await gone(grandchild, 3000)).toBe(true);
+  });
+
+  it('kills the whole process tree at the time limit', async () => {
+    const engine = testEngine();
+    const code = `const { spawn } = require('child_process');
+      async function main() {
+        const child = spawn('sleep', ['30'], { stdio: 'ignore' });
+        console.log('grandchild ' + child.pid);
+        await new Promise((r) => setTimeout(r, 50));
+        for (;;) {}
+      }`;
+    await engine.actions.create({ name: 'spin', runtime: 'process', action: code, limits: { timeout: 500 } });
+    const record = (await engine.actions.invoke({ name: 'spin', blocking: true }).catch((e) => e.details.activation)) as { response: { result: unknown }; logs: string[] };
+    expect(record.response.result).toEqual({ error: 'The action exceeded its time limits of 500 milliseconds.' });
+    const pid = Number(/grandchild (\d+)/.exec(record.logs.join('\n'))?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    expect(await gone(pid, 3000)).toBe(true);
+  });
+
+  it('stops its proxies when the engine process dies without closing', async () => {
+    const host = spawn(process.execPath, [
+      '-e',
+      `const { createEngine } = require(${JSON.stringify(join(__dirname, '..', '..', 'dist', 'index.js'))});
+       const engine = createEngine({ prewarmCount: 0 });
+       engine.actions.create({ name: 'p', runtime: 'process', action: 'function main() { return { pid: process.pid }; }' })
+         .then(() => engine.actions.invoke({ name: 'p', blocking: true, result: true }))
+         .then((r) => console.log(JSON.stringify(r)));`,
+    ], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const line = await new Promise<string>((resolve) => host.stdout?.once('data', (d: Buffer) => resolve(d.toString())));
+    const { pid } = JSON.parse(line) as { pid: number };
+    expect(alive(pid)).toBe(true);
+    host.kill('SIGKILL');
+    expect(await gone(pid, 4000)).toBe(true);
+  });
+
+  it('reports memory exhaustion for off-heap growth beyond the limit', async () => {
+    const engine = testEngine();
+    await engine.actions.create({ name: 'buf', runtime: 'process', action: 'function main() { const a = []; for (;;) a.push(Buffer.alloc(8e6, 1)); }', limits: { memory: 128, timeout: 30000 } });
+    const record = (await engine.actions.invoke({ name: 'buf', blocking: true }).catch((e) => e.details.activation)) as { response: { result: unknown } };
+    expect(record.response.result).toEqual({ error: 'The action exhausted its memory and was aborted.' });
+  });
+
+  it('runs concurrent activations in one process with limits.concurrency', async () => {
+    const runtime = new CountingRuntime('process', new ProcessRuntime());
+    const engine = testEngine({ runtimes: [runtime], memoryBudget: 256 });
+    await engine.actions.create({ name: 'c', runtime: 'process', action: 'async function main(p) { await new Promise(r => setTimeout(r, 200)); return { i: p.i, pid: process.pid }; }', limits: { concurrency: 4 } });
+    const started = Date.now();
+    const results = (await Promise.all([0, 1, 2, 3].map((i) => engine.actions.invoke({ name: 'c', params: { i }, blocking: true, result: true })))) as { i: number; pid: number }[];
+    expect(Date.now() - started).toBeLessThan(750);
+    expect(results.map((r) => r.i)).toEqual([0, 1, 2, 3]);
+    expect(new Set(results.map((r) => r.pid)).size).toBe(1);
+    expect(runtime.created).toHaveLength(1);
+  });
+
+  it('serves a cold start from a prewarmed process when it is the default runtime', async () => {
+    const runtime = new CountingRuntime('process', new ProcessRuntime());
+    const engine = testEngine({ runtimes: [runtime], defaultRuntime: 'process', prewarmCount: 1 });
+    while (engine.stats().pool.prewarm < 1) await sleep(10);
+    await engine.actions.create({ name: 'p', action: 'function main() { return { pid: process.pid }; }' });
+    const record = (await engine.actions.invoke({ name: 'p', blocking: true })) as { annotations: { key: string; value: unknown }[] };
+    expect(annotationOf(record, 'waitTime') as number).toBeLessThan(50);
+    expect(runtime.created.length).toBe(2);
+  });
+
+  it('runs zip actions with their bundled modules', async () => {
+    const { zipArchive } = await import('../helpers/zip');
+    const zip = zipArchive({
+      'package.json': JSON.stringify({ main: 'lib/entry.js' }),
+      'lib/entry.js': "const greet = require('greeter'); exports.main = (p) => ({ text: greet(p.name), cwd: process.cwd() });",
+      'node_modules/greeter/index.js': "module.exports = (n) => 'hello ' + n;",
+    });
+    const engine = testEngine();
+    await engine.actions.create({ name: 'z', runtime: 'process', action: zip });
+    const out = (await engine.actions.invoke({ name: 'z', params: { name: 'zip' }, blocking: true, result: true })) as { text: string; cwd: string };
+    expect(out.text).toBe('hello zip');
+    expect(out.cwd).toMatch(/edgewhisk-action-/);
+  });
+});
