@@ -98,7 +98,8 @@ const t0 = Date.now();
 console.error(`EdgeWhisk benchmarks (${quick ? 'quick' : 'full'}, ${rounds} round${rounds === 1 ? '' : 's'}) on ${facts.cpuModel}, ${facts.cores} cores, Node ${facts.node}`);
 if (facts.loadAvgAtStart[0] > 0.5) console.error(`warning: load average ${facts.loadAvgAtStart[0]} at start: the machine is busy, expect noise`);
 
-const raw = { invoke: [], backlog: { small: [], large: [] }, cold: { cold: [], prewarm: [], bare: [] }, flow: [] };
+const raw = { invoke: [], backlog: { small: [], large: [] }, cold: { cold: [], prewarm: [], bare: [] }, flow: [], process: [] };
+const owProxy = typeof args['ow-proxy'] === 'string' ? args['ow-proxy'] : process.env.EW_OPENWHISK_PROXY;
 const q = quick ? ['--quick'] : [];
 for (let r = 0; r < rounds; r++) {
   console.error(`\n== round ${r + 1}/${rounds}`);
@@ -112,6 +113,7 @@ for (let r = 0; r < rounds; r++) {
     raw.cold[variant].push(await runChild('cold-start.bench.mjs', [...q, `--variant=${variant}`]));
   }
   raw.flow.push(await runChild('flow.bench.mjs', [...q, `--round=${r}`]));
+  raw.process.push(await runChild('process.bench.mjs', [...q, `--round=${r}`, ...(owProxy ? [`--ow-proxy=${owProxy}`] : [])]));
 }
 const wallSeconds = (Date.now() - t0) / 1000;
 const loadAvgAtEnd = os.loadavg().map((l) => Math.round(l * 100) / 100);
@@ -163,7 +165,27 @@ const F = {
   flowFunctionP50: get(raw.flow, 'functionNode.p50us'),
   flowActionP99: get(raw.flow, 'action.p99us'),
   flowFunctionP99: get(raw.flow, 'functionNode.p99us'),
+  procEngineP50: get(raw.process, 'warm.engineP50us'),
+  procEngineP99: get(raw.process, 'warm.engineP99us'),
+  procBareP50: get(raw.process, 'warm.bareP50us'),
+  procBareP99: get(raw.process, 'warm.bareP99us'),
+  procRatio: get(raw.process, 'warm.ratio'),
+  proxyListen: get(raw.process, 'proxy.edgewhisk.listeningMs'),
+  proxyAnswer: get(raw.process, 'proxy.edgewhisk.answeredMs'),
+  proxyRunP50: get(raw.process, 'proxy.edgewhisk.runP50us'),
+  proxyRunP99: get(raw.process, 'proxy.edgewhisk.runP99us'),
+  owListen: get(raw.process, 'proxy.openwhisk.listeningMs'),
+  owAnswer: get(raw.process, 'proxy.openwhisk.answeredMs'),
+  owRunP50: get(raw.process, 'proxy.openwhisk.runP50us'),
+  owRunP99: get(raw.process, 'proxy.openwhisk.runP99us'),
+  procCold: get(raw.process, 'start.coldMs'),
+  procPrewarmed: get(raw.process, 'start.prewarmedMs'),
+  procColdInit: get(raw.process, 'start.coldInitMs'),
+  procPrewarmedInit: get(raw.process, 'start.prewarmedInitMs'),
 };
+// The reference proxy: measured in this run when a checkout was given, else row 37b of performance-anchors.md.
+const owMeasured = Number.isFinite(F.owListen);
+const ow = owMeasured ? { listen: F.owListen, answer: F.owAnswer, runP50: F.owRunP50 } : { listen: 110, answer: NaN, runP50: 330 };
 const errors =
   raw.invoke.reduce((a, x) => a + x.errors, 0) +
   [...raw.backlog.small, ...raw.backlog.large].reduce((a, x) => a + x.failed + x.rejected, 0) +
@@ -228,6 +250,17 @@ const rows = [
   { metric: 'ratio action / function node', value: `${fmt(F.flowRatio, 2)}×`, target: '≥ 0.5×', verdict: check(F.flowRatio >= 0.5) },
   { metric: 'edgewhisk-action latency p50 / p99', value: `${fmt(F.flowActionP50)} / ${fmt(F.flowActionP99)} µs`, anchor: 'one message in flight' },
   { metric: 'function node latency p50 / p99', value: `${fmt(F.flowFunctionP50)} / ${fmt(F.flowFunctionP99)} µs`, anchor: '~8 µs per function-node hop (#53)' },
+  { section: `Process runtime and the Node.js action proxy (reference proxy: ${owMeasured ? 'apache/openwhisk-runtime-nodejs core/nodejsActionBase, measured in this run' : 'row 37b of performance-anchors.md, not measured here'})` },
+  { metric: 'engine latency, process runtime, p50 / p99', value: `${fmt(F.procEngineP50)} / ${fmt(F.procEngineP99)} µs`, anchor: 'no-op, blocking, keep-alive HTTP on loopback' },
+  { metric: 'bare round trip to a running proxy, p50 / p99', value: `${fmt(F.procBareP50)} / ${fmt(F.procBareP99)} µs`, anchor: 'same transport; calls interleaved with the engine\'s' },
+  { metric: 'ratio engine p50 / bare p50', value: `${fmt(F.procRatio, 2)}×`, target: '≤ 2×', verdict: check(F.procRatio <= 2) },
+  { metric: 'EdgeWhisk proxy: spawn → listening', value: `${fmt(F.proxyListen)} ms`, anchor: `reference ${fmt(ow.listen)} ms` },
+  { metric: 'EdgeWhisk proxy: spawn → first /run answered', value: `${fmt(F.proxyAnswer)} ms`, anchor: `reference ${fmt(ow.answer)} ms` },
+  { metric: 'ratio start (listening) EdgeWhisk / reference', value: `${fmt(F.proxyListen / ow.listen, 2)}×`, target: '≤ 0.5×', verdict: check(F.proxyListen / ow.listen <= 0.5) },
+  { metric: 'EdgeWhisk proxy warm /run p50 / p99', value: `${fmt(F.proxyRunP50)} / ${fmt(F.proxyRunP99)} µs`, anchor: `reference ${fmt(ow.runP50)} µs p50${owMeasured ? `, p99 ${fmt(F.owRunP99)} µs` : ''}` },
+  { metric: 'ratio warm /run p50 EdgeWhisk / reference', value: `${fmt(F.proxyRunP50 / ow.runP50, 2)}×`, target: '≤ 0.5×', verdict: check(F.proxyRunP50 / ow.runP50 <= 0.5) },
+  { metric: 'cold start, process container', value: `${fmt(F.procCold)} ms`, anchor: `initTime ${fmt(F.procColdInit, 0)} ms; Docker Node cold ~212-381 ms (#26, #34)` },
+  { metric: 'prewarmed process container', value: `${fmt(F.procPrewarmed)} ms`, anchor: `initTime ${fmt(F.procPrewarmedInit, 0)} ms` },
 ];
 
 function textTable() {
@@ -274,6 +307,7 @@ if (args.write === true) {
     `- \`bench/queue-backlog.bench.mjs\`: engine \`${JSON.stringify(raw.backlog.small[0].config.engineOptions)}\` (4 workers of 256 MB, dispatchConcurrency 64). N non-blocking invokes issued in one synchronous loop, then wait for N \`activation:completed\` events (a counting listener; note that any listener makes the engine build the API view of each record). Cost = (loop + drain) / N; enqueue only = loop / N. N = 100 repeated ${raw.backlog.small[0].batches} times per process; N = 100,000 once per process. Same warm-up for both sizes.`,
     `- \`bench/cold-start.bench.mjs\`: a fresh engine and a fresh action per sample (${raw.cold.cold[0].samples} samples per process after one unmeasured sample). Cold: \`prewarmCount: 0\`, time of the first blocking invoke. Prewarm: \`prewarmCount: 1\`, poll \`engine.stats().pool.prewarm\` until ≥ 1, then invoke at once or ${raw.cold.prewarm[0].settleMs} ms later. \`waitTime\`/\`initTime\` are the activation's annotations. Bare: \`new Worker()\` (same options) until its first message.`,
     `- \`bench/flow.bench.mjs\`: a real Node-RED 4 runtime embedded in the process (no editor, no admin HTTP), the bundle loaded from this checkout as a user-directory module. Messages enter the first node with \`node.receive()\`; the sink is a function node handing each message to the harness. Burst: N messages sent at once, time until the sink has all N (${raw.flow[0]?.config?.burst ?? '?'} per repetition). Latency: one message in flight. Action: \`function main(p) { return p; }\`, blocking, worker runtime, \`limits.concurrency\` 64; function node: \`return msg;\`. Order alternates each repetition.`,
+    `- \`bench/process.bench.mjs\`: the Node.js proxy alone (spawn until its port accepts a connection, polled every 1 ms; spawn until init + first /run answered; warm /run of an echo action over one keep-alive connection), next to OpenWhisk's own Node.js proxy (\`core/nodejsActionBase\` of apache/openwhisk-runtime-nodejs, run from a local checkout with \`--ow-proxy=…\`, not part of this repository) when given; engine invocations on the process runtime alternating call by call with bare /run calls to another running proxy over the same transport; cold and prewarmed process containers through the engine.`,
     '- Anchors (#n) are rows of `performance-anchors.md` (2-vCPU x86 VM or published figures); they are sanity checks, not targets, except where a target is given.',
     '',
   );
