@@ -228,3 +228,15 @@ describe('edgewhisk-action', () => {
     expect((used.user + used.system) / 1000).toBeLessThan(150);
   });
 });
+
+describe('edgewhisk-action on the process runtime', () => {
+  it('runs the action in a child process when the node selects the process runtime', async () => {
+    await helper.load(NODES, flow({ runtime: 'process', code: 'function main(p) { console.log("in", process.pid); return { pid: process.pid, n: p.n }; }' }));
+    const got = nextMessage(helper.getNode('out'), 10_000);
+    helper.getNode('a1').receive({ payload: { n: 7 } });
+    const msg = await got;
+    expect(msg.payload.n).toBe(7);
+    expect(msg.payload.pid).not.toBe(process.pid);
+    expect(msg.activation.logs[0]).toContain(`stdout: in ${msg.payload.pid}`);
+  });
+});
