@@ -215,3 +215,26 @@ describe('limits enforced from outside the action', () => {
   });
 });
 });
+
+describe.each(['worker', 'process'])('%s runtime: entry points declared any way', (name) => {
+  it.each([
+    ['const', 'const main = async (p) => ({ via: "const", x: p.x });'],
+    ['let', 'let main = function (p) { return { via: "let", x: p.x }; };'],
+    ['var', 'var main = (p) => ({ via: "var", x: p.x });'],
+  ])('finds a main declared with %s', async (_kind, code) => {
+    const engine = testEngine();
+    await engine.actions.create({ name: 'decl', action: code, runtime: name });
+    const out = (await engine.actions.invoke({ name: 'decl', params: { x: 1 }, blocking: true, result: true })) as { via: string; x: number };
+    expect(out.x).toBe(1);
+    expect(code).toContain(out.via);
+  });
+
+  it('finds an action function named like a built-in global, but never the built-in itself', async () => {
+    const engine = testEngine();
+    await engine.actions.create({ name: 'f', action: 'function fetch(p) { return { mine: true }; }', exec: { main: 'fetch' }, runtime: name });
+    expect(await engine.actions.invoke({ name: 'f', blocking: true, result: true })).toEqual({ mine: true });
+    await engine.actions.create({ name: 'r', action: 'function main() { return {}; }', exec: { main: 'require' }, runtime: name });
+    const err = (await engine.actions.invoke({ name: 'r', blocking: true }).catch((e) => e)) as { message: string };
+    expect(err.message).toBe("Initialization has failed due to: Action entrypoint 'require' is not a function.");
+  });
+});

@@ -6,7 +6,7 @@
  * Archives are unpacked into a fresh directory that becomes the working directory; `main` is `fn`, `module.fn` or
  * `module.fn.nested`, resolved by `require` and property lookup, never by evaluating the name.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -20,16 +20,29 @@ function fail(message: string): never {
   throw new Error(message);
 }
 
+/**
+ * A fixed expression appended to the action's script: the script's completion value is then the `main` binding
+ * whatever declared it (`function`, `var`, `let`, `const`), which property lookup cannot see for `let`/`const`.
+ * It is constant text: the `main` the user configured is never part of any source.
+ */
+const MAIN_PROBE = "\n;(typeof main === 'function' ? main : undefined);\n";
+
 export function loadPlainCode(code: string, main: string, name: string): Entry {
   const filename = join(process.cwd(), `${(name || 'action').replace(/[^\w.-]/g, '_')}.js`);
   const module = { exports: {} as Record<string, unknown> };
   const globals = globalThis as Record<string, unknown>;
-  const before = new Set(Object.getOwnPropertyNames(globalThis));
   Object.assign(globals, { module, exports: module.exports, require: createRequire(filename), __filename: filename, __dirname: process.cwd() });
-  runInThisContext(code, { filename });
+  // Values of every global before the action runs (including what was just injected for it): a global the action
+  // did not create or replace, such as `process` or `require`, is never its entry point.
+  const before = new Map(Object.getOwnPropertyNames(globalThis).map((key) => [key, Object.getOwnPropertyDescriptor(globalThis, key)?.value]));
+  const probed: unknown = runInThisContext(code + MAIN_PROBE, { filename });
   const path = main.split('.');
-  // Only globals the action created count: a `main` such as `process.exit` finds nothing.
-  let found = before.has(path[0] as string) ? undefined : lookup(globalThis, path);
+  const first = path[0] as string;
+  let found: unknown = main === 'main' && typeof probed === 'function' ? probed : undefined;
+  if (typeof found !== 'function') {
+    const created = !before.has(first) || Object.getOwnPropertyDescriptor(globalThis, first)?.value !== before.get(first);
+    if (created) found = lookup(globalThis, path);
+  }
   if (typeof found !== 'function') found = lookup(module.exports, path);
   if (typeof found !== 'function' && typeof module.exports === 'function' && main === 'main') found = module.exports;
   if (typeof found !== 'function') fail(notAFunction(main));
@@ -38,6 +51,8 @@ export function loadPlainCode(code: string, main: string, name: string): Entry {
 
 export async function loadArchive(data: Buffer, main: string): Promise<Entry> {
   const dir = await mkdtemp(join(tmpdir(), 'edgewhisk-action-'));
+  // The folder lives as long as the process that runs the action.
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   // Loaded on demand: plain-code actions (and worker threads) never pay for the archive libraries.
   const { extractArchive } = await import('./archive');
   await extractArchive(data, dir);

@@ -99,15 +99,19 @@ function send(res: ServerResponse, response: ProxyResponse): void {
   res.end(body);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
+const TOO_LARGE = Symbol('too large');
+
+function readBody(req: IncomingMessage): Promise<Buffer | undefined | typeof TOO_LARGE> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
+      if (size > BODY_LIMIT) return;
       size += chunk.length;
       if (size > BODY_LIMIT) {
-        resolve(undefined);
-        req.destroy();
+        // Stop buffering, but answer: a dropped connection would read as a crashed runtime.
+        chunks.length = 0;
+        resolve(TOO_LARGE);
         return;
       }
       chunks.push(chunk);
@@ -120,6 +124,10 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const route = req.method === 'POST' ? req.url : undefined;
   const raw = await readBody(req);
+  if (raw === TOO_LARGE) {
+    res.setHeader('Connection', 'close');
+    return send(res, reply(413, { error: `Request larger than allowed: the limit is ${BODY_LIMIT} bytes.` }));
+  }
   let body: unknown;
   try {
     body = raw === undefined || raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
