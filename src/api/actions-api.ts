@@ -19,6 +19,7 @@ import {
 import { ewError } from '../errors';
 import { monotonicNow } from '../util/monotonic-now';
 import { expandSequence } from '../sequences/sequence-runner';
+import { pickName } from './pick-name';
 import { listWindow, type ListOptions } from './list-options';
 
 export interface ActionOptions {
@@ -83,14 +84,6 @@ export function actionView(doc: ActionDoc, withCode = true): Record<string, unkn
   };
 }
 
-function pickName(options: unknown): string {
-  if (typeof options === 'string') return options;
-  if (typeof options !== 'object' || options === null) throw new TypeError('Expected an options object with a `name`');
-  const o = options as { name?: unknown; actionName?: unknown };
-  const name = o.name ?? o.actionName;
-  if (typeof name !== 'string') throw new TypeError('Missing resource identifier from parameters, supported parameter names: name, actionName');
-  return name;
-}
 
 export class ActionsApi {
   readonly #core: EngineCore;
@@ -106,7 +99,7 @@ export class ActionsApi {
   }
 
   async get(options: NameOptions): Promise<Record<string, unknown>> {
-    const q = this.#core.name(pickName(options));
+    const q = this.#core.name(pickName(options, 'actionName'));
     const withCode = typeof options === 'string' || options.code !== false;
     return actionView(this.#core.entities.get('action', q), withCode);
   }
@@ -120,7 +113,7 @@ export class ActionsApi {
   }
 
   async delete(options: NameOptions): Promise<Record<string, unknown>> {
-    const q = this.#core.name(pickName(options));
+    const q = this.#core.name(pickName(options, 'actionName'));
     const doc = this.#core.entities.get('action', q);
     this.#core.entities.delete('action', q);
     return actionView(doc);
@@ -132,7 +125,7 @@ export class ActionsApi {
    */
   async invoke(options: InvokeOptions | string): Promise<unknown> {
     const o: InvokeOptions = typeof options === 'string' ? { name: options } : options;
-    const q = this.#core.name(pickName(o));
+    const q = this.#core.name(pickName(o, 'actionName'));
     const action = this.#core.entities.get('action', q);
     // Refuse a bad wait before starting anything: a 400 must not leave an activation running.
     checkWaitTimeout(o.timeout);
@@ -146,7 +139,7 @@ export class ActionsApi {
    */
   async start(options: Pick<InvokeOptions, 'name' | 'actionName' | 'params'> | string): Promise<{ activationId: string; activation: Promise<Activation> }> {
     const o = typeof options === 'string' ? { name: options } : options;
-    const action = this.#core.entities.get('action', this.#core.name(pickName(o)));
+    const action = this.#core.entities.get('action', this.#core.name(pickName(o, 'actionName')));
     const started = this.#core.start(action, o.params);
     return { activationId: started.activationId, activation: started.done.then(toApiView) };
   }
@@ -154,7 +147,7 @@ export class ActionsApi {
   #put(options: ActionOptions, overwrite: boolean): ActionDoc {
     if (typeof options !== 'object' || options === null) throw new TypeError('Expected `options` to be an object');
     const core = this.#core;
-    const q = core.name(pickName(options));
+    const q = core.name(pickName(options, 'actionName'));
     const existing = core.entities.find('action', q);
     if (existing !== undefined && !overwrite) throw ewError('EW_ENTITY_EXISTS', [], { name: fqn(q) });
 

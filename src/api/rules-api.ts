@@ -8,6 +8,7 @@ import type { KeyValue, RuleDoc, RuleStatus, TriggerDoc } from '../entities/type
 import { nextVersion, resolveAnnotations } from '../entities/validate';
 import { ewError } from '../errors';
 import { monotonicNow } from '../util/monotonic-now';
+import { pickName } from './pick-name';
 import { listWindow, type ListOptions } from './list-options';
 import { splitFqn } from './triggers-api';
 
@@ -24,13 +25,6 @@ export interface RuleOptions {
   readonly status?: RuleStatus;
 }
 
-function pickName(options: unknown): string {
-  if (typeof options === 'string') return options;
-  const o = (options ?? {}) as { name?: unknown; ruleName?: unknown };
-  const name = o.name ?? o.ruleName;
-  if (typeof name !== 'string') throw new TypeError('Missing resource identifier from parameters, supported parameter names: name, ruleName');
-  return name;
-}
 
 export class RulesApi {
   readonly #core: EngineCore;
@@ -46,7 +40,7 @@ export class RulesApi {
   }
 
   async get(options: RuleOptions | string): Promise<Record<string, unknown>> {
-    return this.#view(this.#core.entities.get('rule', this.#core.name(pickName(options))));
+    return this.#view(this.#core.entities.get('rule', this.#core.name(pickName(options, 'ruleName'))));
   }
 
   async create(options: RuleOptions): Promise<Record<string, unknown>> {
@@ -59,7 +53,7 @@ export class RulesApi {
 
   async delete(options: RuleOptions | string): Promise<Record<string, unknown>> {
     const core = this.#core;
-    const q = core.name(pickName(options));
+    const q = core.name(pickName(options, 'ruleName'));
     const rule = core.entities.get('rule', q);
     const view = this.#view(rule);
     this.#setTriggerEntry(rule, undefined);
@@ -77,7 +71,7 @@ export class RulesApi {
 
   #setStatus(options: RuleOptions | string, status: RuleStatus): Record<string, unknown> {
     const core = this.#core;
-    const rule = core.entities.get('rule', core.name(pickName(options)));
+    const rule = core.entities.get('rule', core.name(pickName(options, 'ruleName')));
     // Only rules whose trigger exists can change state (OpenWhisk's Rules.activate).
     const trigger = core.entities.find('trigger', { namespace: rule.trigger.path, name: rule.trigger.name });
     if (trigger === undefined) throw ewError('EW_ENTITY_NOT_FOUND', [], { trigger: `/${rule.trigger.path}/${rule.trigger.name}` });
@@ -90,7 +84,7 @@ export class RulesApi {
   #put(o: RuleOptions, overwrite: boolean): RuleDoc {
     const core = this.#core;
     if (typeof o !== 'object' || o === null) throw new TypeError('Expected `options` to be an object');
-    const q = core.name(pickName(o));
+    const q = core.name(pickName(o, 'ruleName'));
     const existing = core.entities.find('rule', q);
     if (existing !== undefined && !overwrite) throw ewError('EW_ENTITY_EXISTS', [], { name: fqn(q) });
     if (existing !== undefined && this.#status(existing) === 'active') throw ewError('EW_RULE_ACTIVE', [fqn(q)]);

@@ -13,6 +13,7 @@ import { ewError, isEdgeWhiskError } from '../errors';
 import { monotonicNow } from '../util/monotonic-now';
 import { newActivationId } from '../util/ids';
 import { jsonSize } from '../util/json-size';
+import { pickName } from './pick-name';
 import { listWindow, type ListOptions } from './list-options';
 
 export interface TriggerOptions {
@@ -54,13 +55,6 @@ export function splitFqn(value: string): { path: string; name: string } {
   return { path: parts[1] ?? '', name: parts.slice(2).join('/') };
 }
 
-function pickName(options: unknown): string {
-  if (typeof options === 'string') return options;
-  const o = (options ?? {}) as { name?: unknown; triggerName?: unknown };
-  const name = o.name ?? o.triggerName;
-  if (typeof name !== 'string') throw new TypeError('Missing resource identifier from parameters, supported parameter names: name, triggerName');
-  return name;
-}
 
 export class TriggersApi {
   readonly #core: EngineCore;
@@ -76,7 +70,7 @@ export class TriggersApi {
   }
 
   async get(options: TriggerOptions | string): Promise<Record<string, unknown>> {
-    return triggerView(this.#core.entities.get('trigger', this.#core.name(pickName(options))));
+    return triggerView(this.#core.entities.get('trigger', this.#core.name(pickName(options, 'triggerName'))));
   }
 
   async create(options: TriggerOptions | string): Promise<Record<string, unknown>> {
@@ -89,7 +83,7 @@ export class TriggersApi {
   }
 
   async delete(options: TriggerOptions | string): Promise<Record<string, unknown>> {
-    const q = this.#core.name(pickName(options));
+    const q = this.#core.name(pickName(options, 'triggerName'));
     const doc = this.#core.entities.get('trigger', q);
     this.#core.entities.delete('trigger', q);
     return triggerView(doc);
@@ -100,7 +94,7 @@ export class TriggersApi {
     const o: FireOptions = typeof options === 'string' ? { name: options } : options;
     const core = this.#core;
     if (core.closed) throw ewError('EW_ENGINE_CLOSED', []);
-    const trigger = core.entities.get('trigger', core.name(pickName(o)));
+    const trigger = core.entities.get('trigger', core.name(pickName(o, 'triggerName')));
     const payload = o.params ?? {};
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw ewError('EW_PAYLOAD_INVALID', [Array.isArray(payload) ? 'array' : typeof payload]);
     const size = jsonSize(payload);
@@ -150,7 +144,7 @@ export class TriggersApi {
 
   #put(o: TriggerOptions, overwrite: boolean): TriggerDoc {
     const core = this.#core;
-    const q = core.name(pickName(o));
+    const q = core.name(pickName(o, 'triggerName'));
     const existing = core.entities.find('trigger', q);
     if (existing !== undefined && !overwrite) throw ewError('EW_ENTITY_EXISTS', [], { name: fqn(q) });
     const body = o.trigger ?? {};

@@ -11,7 +11,7 @@ import type { Engine } from '../engine';
 import { isValidEntityName } from '../entities/names';
 import { isValidMain } from '../entities/validate';
 import { claimActionName, releaseActionName, type EngineLease } from './lib/engine-registry';
-import { engineFor } from './lib/engine-source';
+import { leaseEngineFor } from './lib/engine-source';
 import { ActivationError, asError, errorStatus, shortText } from './lib/node-errors';
 import { hasTemplates, renderParams, staticParams, type ParamDef } from './lib/param-templates';
 import { ProgressStatus } from './lib/progress-status';
@@ -134,13 +134,8 @@ export default function register(RED: RedApi): void {
       setStatus({ fill: 'red', shape: 'ring', text: 'invalid main' });
       return;
     }
-    try {
-      lease = engineFor(RED, def.engine);
-    } catch (error) {
-      node.error(asError(error).message);
-      setStatus({ fill: 'red', shape: 'ring', text: 'no engine' });
-      return;
-    }
+    lease = leaseEngineFor(RED, node, def.engine);
+    if (lease === undefined) return;
     const engine = lease.engine;
     engine.on('activation:started', onStarted);
 

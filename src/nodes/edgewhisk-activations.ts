@@ -3,9 +3,7 @@
  * results of non-blocking invocations and trigger fan-out reach a flow, and how a flow monitors the engine.
  */
 import type { Activation } from '../activations/record';
-import type { EngineLease } from './lib/engine-registry';
-import { engineFor } from './lib/engine-source';
-import { asError } from './lib/node-errors';
+import { leaseEngineFor } from './lib/engine-source';
 import type { Node, NodeDef, RedApi } from './lib/red-types';
 
 interface ActivationsNodeDef extends NodeDef {
@@ -31,14 +29,8 @@ export default function register(RED: RedApi): void {
     const node = this;
     const names = new Set((def.filter ?? '').split(',').map((n) => n.trim()).filter((n) => n !== ''));
     let count = 0;
-    let lease: EngineLease | undefined;
-    try {
-      lease = engineFor(RED, def.engine);
-    } catch (error) {
-      node.error(asError(error).message);
-      node.status({ fill: 'red', shape: 'ring', text: 'no engine' });
-      return;
-    }
+    let lease = leaseEngineFor(RED, node, def.engine);
+    if (lease === undefined) return;
     const engine = lease.engine;
     const isTrigger = (a: Activation): boolean => a.end === undefined;
 

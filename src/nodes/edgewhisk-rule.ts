@@ -2,8 +2,7 @@
  * `edgewhisk-rule`: binds a trigger to an action by name, active or inactive. A message toggles it: `enable` /
  * `disable` (in `msg.payload` or `msg.topic`), or `msg.payload` true / false. The status shows the state.
  */
-import type { EngineLease } from './lib/engine-registry';
-import { engineFor } from './lib/engine-source';
+import { leaseEngineFor } from './lib/engine-source';
 import { asError, shortText } from './lib/node-errors';
 import type { DoneFn, Node, NodeDef, NodeMessage, RedApi, SendFn } from './lib/red-types';
 
@@ -32,15 +31,9 @@ export default function register(RED: RedApi): void {
     const trigger = (def.trigger ?? '').trim();
     const action = (def.action ?? '').trim();
     let active = def.active !== false;
-    let lease: EngineLease | undefined;
+    let lease = leaseEngineFor(RED, node, def.engine);
     let defined: Promise<void> | undefined;
-    try {
-      lease = engineFor(RED, def.engine);
-    } catch (error) {
-      node.error(asError(error).message);
-      node.status({ fill: 'red', shape: 'ring', text: 'no engine' });
-      return;
-    }
+    if (lease === undefined) return;
     const engine = lease.engine;
     const show = (): void => node.status(active ? { fill: 'green', shape: 'dot', text: 'active' } : { fill: 'grey', shape: 'ring', text: 'inactive' });
 

@@ -4,8 +4,7 @@
  */
 import type { Activation } from '../activations/record';
 import { isValidEntityName } from '../entities/names';
-import type { EngineLease } from './lib/engine-registry';
-import { engineFor } from './lib/engine-source';
+import { leaseEngineFor } from './lib/engine-source';
 import { asError, errorStatus, shortText } from './lib/node-errors';
 import type { DoneFn, Node, NodeDef, NodeMessage, RedApi, SendFn } from './lib/red-types';
 
@@ -33,14 +32,8 @@ export default function register(RED: RedApi): void {
     const node = this;
     const configured = (def.trigger ?? '').trim();
     const waitMs = Math.max(1, Number(def.waitTimeout ?? 60)) * 1000;
-    let lease: EngineLease | undefined;
-    try {
-      lease = engineFor(RED, def.engine);
-    } catch (error) {
-      node.error(asError(error).message);
-      node.status({ fill: 'red', shape: 'ring', text: 'no engine' });
-      return;
-    }
+    let lease = leaseEngineFor(RED, node, def.engine);
+    if (lease === undefined) return;
     const engine = lease.engine;
 
     const ensureTrigger = async (name: string): Promise<void> => {

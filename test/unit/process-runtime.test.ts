@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createEngine, ProcessRuntime } from '../../src/index';
 import { CountingRuntime } from '../helpers/counting-runtime';
 import { annotationOf, sleep, testEngine } from '../helpers/engine';
+import { zip } from '../conformance/zip';
 
 function alive(pid: number): boolean {
   try {
@@ -105,14 +106,13 @@ describe('process runtime', () => {
   });
 
   it('runs zip actions with their bundled modules', async () => {
-    const { zipArchive } = await import('../helpers/zip');
-    const zip = zipArchive({
+    const archive = zip({
       'package.json': JSON.stringify({ main: 'lib/entry.js' }),
       'lib/entry.js': "const greet = require('greeter'); exports.main = (p) => ({ text: greet(p.name), cwd: process.cwd() });",
       'node_modules/greeter/index.js': "module.exports = (n) => 'hello ' + n;",
     });
     const engine = testEngine();
-    await engine.actions.create({ name: 'z', runtime: 'process', action: zip });
+    await engine.actions.create({ name: 'z', runtime: 'process', action: archive });
     const out = (await engine.actions.invoke({ name: 'z', params: { name: 'zip' }, blocking: true, result: true })) as { text: string; cwd: string };
     expect(out.text).toBe('hello zip');
     expect(out.cwd).toMatch(/edgewhisk-action-/);

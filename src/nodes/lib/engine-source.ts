@@ -1,7 +1,7 @@
 /** Resolves the engine for a node: its configured `edgewhisk-engine` node, or the shared default engine. */
 import type { Engine } from '../../engine';
 import { acquireSharedEngine, type EngineLease } from './engine-registry';
-import type { RedApi } from './red-types';
+import type { Node, RedApi } from './red-types';
 
 /** What an `edgewhisk-engine` config node offers the nodes that use it. */
 export interface EngineProvider {
@@ -20,6 +20,20 @@ export function engineFor(RED: RedApi, configId: unknown): EngineLease {
     return provider.acquire();
   }
   return acquireSharedEngine();
+}
+
+/**
+ * The lease for a node's engine, or `undefined` after reporting why there is none on the node (a deploy-time error
+ * and a red status), so every node handles a missing or misconfigured engine the same way.
+ */
+export function leaseEngineFor(RED: RedApi, node: Node, configId: unknown): EngineLease | undefined {
+  try {
+    return engineFor(RED, configId);
+  } catch (error) {
+    node.error(error instanceof Error ? error.message : String(error));
+    node.status({ fill: 'red', shape: 'ring', text: 'no engine' });
+    return undefined;
+  }
 }
 
 export type { Engine };
