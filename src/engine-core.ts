@@ -10,7 +10,7 @@ import { parseName, type QualifiedName } from './entities/names';
 import { annotation, isSequence, type ActionDoc } from './entities/types';
 import { ewError } from './errors';
 import type { EngineEvents } from './events';
-import { ContainerPool } from './invoker/container-pool';
+import { ContainerPool, type PrewarmSpec } from './invoker/container-pool';
 import { Invoker, type InvocationJob } from './invoker/invoker';
 import { mergeArguments } from './invoker/params';
 import type { EngineOptions } from './options';
@@ -55,19 +55,14 @@ export class EngineCore extends EventEmitter<EngineEvents> {
   constructor(options: EngineOptions, runtimes: ReadonlyMap<string, Runtime>, activations: ActivationStore) {
     super();
     this.options = options;
-    this.runtimes = runtimes;
     this.activations = activations;
-    const defaultRuntime = runtimes.get(options.defaultRuntime);
-    const prewarmKind = 'nodejs:20';
+    this.runtimes = runtimes;
     this.pool = new ContainerPool(runtimes, {
       memoryBudget: options.memoryBudget,
       idleTimeout: options.idleTimeout,
       pauseGrace: options.pauseGrace,
       maxParallelStarts: options.maxParallelStarts,
-      prewarm:
-        defaultRuntime !== undefined && defaultRuntime.kinds.includes(prewarmKind) && options.prewarmCount > 0
-          ? [{ runtime: defaultRuntime.name, kind: prewarmKind, memory: options.limits.memory.default, count: options.prewarmCount }]
-          : [],
+      prewarm: this.#prewarmSpecs(),
     });
     this.pool.on('start-failed', (info: EngineEvents['container:start-failed'][0]) => this.emit('container:start-failed', info));
     this.pool.on('container-exit', (info: EngineEvents['container:exit'][0]) => this.emit('container:exit', info));
@@ -82,6 +77,28 @@ export class EngineCore extends EventEmitter<EngineEvents> {
 
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** `prewarmCount` Node.js containers on the default runtime, plus the `prewarm` entries; bad entries throw TypeError. */
+  #prewarmSpecs(): PrewarmSpec[] {
+    const { options } = this;
+    const memory = options.limits.memory.default;
+    const specs: PrewarmSpec[] = [];
+    const defaultRuntime = this.runtimes.get(options.defaultRuntime);
+    if (defaultRuntime?.kinds.includes('nodejs:20') === true && options.prewarmCount > 0) {
+      specs.push({ runtime: defaultRuntime.name, kind: 'nodejs:20', memory, count: options.prewarmCount });
+    }
+    for (const entry of options.prewarm) {
+      const kind = this.canonicalKind(entry.kind);
+      let runtime: Runtime;
+      try {
+        runtime = this.runtimeFor(kind, entry.runtime);
+      } catch (error) {
+        throw new TypeError(`Expected \`prewarm\` kind '${entry.kind}' to run on a configured runtime: ${(error as Error).message}`);
+      }
+      if (entry.count > 0) specs.push({ runtime: runtime.name, kind, memory: entry.memory ?? memory, count: entry.count });
+    }
+    return specs;
   }
 
   name(input: unknown): QualifiedName {

@@ -22,6 +22,16 @@ export interface ActionLimitRanges {
   readonly concurrency: LimitRange;
 }
 
+/** Prewarmed containers kept for one kind (on its runtime), beyond `prewarmCount` for the default Node.js kind. */
+export interface PrewarmEntry {
+  readonly kind: string;
+  readonly count: number;
+  /** The runtime to prewarm on; default: the one the engine would pick for the kind. */
+  readonly runtime?: string;
+  /** Memory of the prewarmed containers in MB; default: the default action memory (only equal sizes are used). */
+  readonly memory?: number;
+}
+
 export interface EngineOptions {
   /** The namespace entities live in; `_` in names resolves to it. @default 'guest' */
   readonly namespace: string;
@@ -37,6 +47,8 @@ export interface EngineOptions {
   readonly dispatchConcurrency: number;
   /** Prewarmed containers kept for the default Node.js kind at the default memory. @default 1 */
   readonly prewarmCount: number;
+  /** More prewarmed containers per kind, e.g. `[{kind: 'python:3', count: 1}]`. @default [] */
+  readonly prewarm: readonly PrewarmEntry[];
   /** An idle warm container is destroyed after this many ms. @default 600000 */
   readonly idleTimeout: number;
   /** Runtimes that can pause do so after a container has been idle this many ms. @default 10000 */
@@ -71,6 +83,7 @@ export const DEFAULTS: EngineOptions = Object.freeze({
   concurrentInvocations: 2_000,
   dispatchConcurrency: 64,
   prewarmCount: 1,
+  prewarm: Object.freeze([]),
   idleTimeout: 600_000, // 10 min, OpenWhisk's idle-container default
   pauseGrace: 10_000, // 10 s, OpenWhisk's pause-grace
   maxParallelStarts: 4,
@@ -151,6 +164,16 @@ export function resolveOptions(input: EngineOptionsInput = {}): EngineOptions {
       throw new TypeError(`Expected \`${key}\` to be a non-empty string, got ${describe(merged[key])}`);
     }
   }
+  if (!Array.isArray(merged.prewarm)) throw new TypeError(`Expected \`prewarm\` to be an array of {kind, count}, got ${describe(merged.prewarm)}`);
+  merged.prewarm.forEach((entry: PrewarmEntry, i: number) => {
+    if (typeof entry !== 'object' || entry === null || typeof entry.kind !== 'string' || entry.kind === '') {
+      throw new TypeError(`Expected \`prewarm[${i}].kind\` to be a non-empty string, got ${describe(entry?.kind)}`);
+    }
+    if (!Number.isInteger(entry.count) || entry.count < 0) throw new TypeError(`Expected \`prewarm[${i}].count\` to be a non-negative integer, got ${describe(entry.count)}`);
+    if (entry.memory !== undefined && (!Number.isInteger(entry.memory) || entry.memory < limits.memory.min || entry.memory > limits.memory.max)) {
+      throw new TypeError(`Expected \`prewarm[${i}].memory\` to be an integer in ${limits.memory.min}..${limits.memory.max}, got ${describe(entry.memory)}`);
+    }
+  });
   if (merged.maxBlockingWait > 60_000) {
     throw new TypeError(`Expected \`maxBlockingWait\` to be at most 60000 (OpenWhisk's maximum), got ${describe(merged.maxBlockingWait)}`);
   }

@@ -23,7 +23,7 @@ describe('README stays in sync with the code', () => {
     for (const [key, value] of Object.entries(DEFAULTS)) {
       if (key === 'limits') continue;
       expect(docs[key], key).toBeDefined();
-      expect(docs[key]?.default, key).toBe(typeof value === 'string' ? `'${value}'` : String(value));
+      expect(docs[key]?.default, key).toBe(typeof value === 'string' ? `'${value}'` : typeof value === 'object' ? JSON.stringify(value) : String(value));
     }
   });
 });

@@ -65,3 +65,21 @@ describe('python:3 actions on the process runtime', () => {
     expect(record.logs.join('\n')).toContain('/nonexistent/python3 was not found');
   });
 });
+
+describe('prewarmed python:3 processes', () => {
+  it('keeps the configured prewarmed python processes and serves a cold start from one', async () => {
+    const engine = testEngine({ prewarm: [{ kind: 'python:3', count: 1 }] });
+    for (let i = 0; i < 300 && engine.stats().pool.prewarm < 1; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(engine.stats().pool.prewarm).toBe(1);
+    await engine.actions.create({ name: 'p', kind: 'python:3', action: 'def main(a):\n    return {"ok": True}\n' });
+    const record = (await engine.actions.invoke({ name: 'p', blocking: true })) as { annotations: { key: string; value: number }[] };
+    // A prewarmed process only needs init: no interpreter start-up in waitTime.
+    expect(record.annotations.find((a) => a.key === 'waitTime')?.value).toBeLessThan(100);
+  });
+
+  it('refuses a prewarm entry no runtime can serve, naming it', async () => {
+    const { createEngine } = await import('../../src/index');
+    expect(() => createEngine({ prewarm: [{ kind: 'cobol:85', count: 1 }] })).toThrow(/prewarm.*cobol:85/);
+    expect(() => createEngine({ prewarm: [{ kind: 'python:3', count: -1 }] })).toThrow(/prewarm\[0\]\.count/);
+  });
+});
