@@ -240,3 +240,17 @@ describe('edgewhisk-action on the process runtime', () => {
     expect(msg.activation.logs[0]).toContain(`stdout: in ${msg.payload.pid}`);
   });
 });
+
+describe('edgewhisk-action with a Python action', () => {
+  it('runs a python:3 action and reports its exception to Catch', async () => {
+    await helper.load(NODES, flow({ kind: 'python:3', code: 'def main(p):\n    if p.get("fail"):\n        raise ValueError("no good")\n    print("python here")\n    return {"double": p["n"] * 2}\n' }));
+    let got = nextMessage(helper.getNode('out'), 15_000);
+    helper.getNode('a1').receive({ payload: { n: 21 } });
+    const msg = await got;
+    expect(msg.payload).toEqual({ double: 42 });
+    expect(msg.activation.logs[0]).toMatch(/stdout: python here$/);
+    got = nextMessage(helper.getNode('caught'), 15_000);
+    helper.getNode('a1').receive({ payload: { fail: true } });
+    expect((await got).error.message).toContain('no good');
+  });
+});
