@@ -27,3 +27,5 @@ export type { ActionOptions, InvokeOptions } from './api/actions-api';
 export type { TriggerOptions, FireOptions } from './api/triggers-api';
 export type { RuleOptions } from './api/rules-api';
 export type { ActivationListOptions } from './api/activations-api';
+export { createRestApi, type RestApiOptions } from './rest/rest-api';
+export { startStandalone, type Standalone, type StandaloneOptions } from './rest/standalone';
