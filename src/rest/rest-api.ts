@@ -12,6 +12,7 @@ import type { Activation } from '../activations/record';
 import type { Engine } from '../engine';
 import { ewError, isEdgeWhiskError, type EdgeWhiskError } from '../errors';
 import { checkWaitTimeout } from '../api/actions-api';
+import { createWebActions, parseWebPath } from './web-actions';
 
 export interface RestApiOptions {
   /** `uuid:key` credentials every route requires (HTTP Basic, as OpenWhisk). */
@@ -182,8 +183,13 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
     send(res, status, activation, header);
   };
 
+  const web = createWebActions(engine, expected, engine.options.payloadLimit);
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    // Web actions answer anyone (unless the action requires credentials), so they are routed before auth.
+    const webTarget = parseWebPath(url.pathname);
+    if (webTarget !== undefined) return web(req, res, webTarget, url.searchParams, await readBody(req, limit));
     const target = route(url.pathname);
     if (target === undefined) throw new HttpError(404, NOT_FOUND);
     if (!authorized(req.headers.authorization, expected)) {
