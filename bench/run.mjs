@@ -98,7 +98,7 @@ const t0 = Date.now();
 console.error(`EdgeWhisk benchmarks (${quick ? 'quick' : 'full'}, ${rounds} round${rounds === 1 ? '' : 's'}) on ${facts.cpuModel}, ${facts.cores} cores, Node ${facts.node}`);
 if (facts.loadAvgAtStart[0] > 0.5) console.error(`warning: load average ${facts.loadAvgAtStart[0]} at start: the machine is busy, expect noise`);
 
-const raw = { invoke: [], backlog: { small: [], large: [] }, cold: { cold: [], prewarm: [], bare: [] }, flow: [], process: [] };
+const raw = { invoke: [], backlog: { small: [], large: [] }, cold: { cold: [], prewarm: [], bare: [] }, flow: [], process: [], rest: [] };
 const owProxy = typeof args['ow-proxy'] === 'string' ? args['ow-proxy'] : process.env.EW_OPENWHISK_PROXY;
 const q = quick ? ['--quick'] : [];
 for (let r = 0; r < rounds; r++) {
@@ -113,6 +113,7 @@ for (let r = 0; r < rounds; r++) {
     raw.cold[variant].push(await runChild('cold-start.bench.mjs', [...q, `--variant=${variant}`]));
   }
   raw.flow.push(await runChild('flow.bench.mjs', [...q, `--round=${r}`]));
+  raw.rest.push(await runChild('rest.bench.mjs', [...q, `--round=${r}`]));
   raw.process.push(await runChild('process.bench.mjs', [...q, `--round=${r}`, ...(owProxy ? [`--ow-proxy=${owProxy}`] : [])]));
 }
 const wallSeconds = (Date.now() - t0) / 1000;
@@ -182,6 +183,12 @@ const F = {
   procPrewarmed: get(raw.process, 'start.prewarmedMs'),
   procColdInit: get(raw.process, 'start.coldInitMs'),
   procPrewarmedInit: get(raw.process, 'start.prewarmedInitMs'),
+  restP50: get(raw.rest, 'http.p50us'),
+  restP99: get(raw.rest, 'http.p99us'),
+  restC1: get(raw.rest, 'http.c1PerSec'),
+  restC32: get(raw.rest, 'http.c32PerSec'),
+  restEngineP50: get(raw.rest, 'engine.p50us'),
+  restEngineC32: get(raw.rest, 'engine.c32PerSec'),
 };
 // The reference proxy: measured in this run when a checkout was given, else row 37b of performance-anchors.md.
 const owMeasured = Number.isFinite(F.owListen);
@@ -261,6 +268,9 @@ const rows = [
   { metric: 'ratio warm /run p50 EdgeWhisk / reference', value: `${fmt(F.proxyRunP50 / ow.runP50, 2)}×`, target: '≤ 0.5×', verdict: check(F.proxyRunP50 / ow.runP50 <= 0.5) },
   { metric: 'cold start, process container', value: `${fmt(F.procCold)} ms`, anchor: `initTime ${fmt(F.procColdInit, 0)} ms; Docker Node cold ~212-381 ms (#26, #34)` },
   { metric: 'prewarmed process container', value: `${fmt(F.procPrewarmed)} ms`, anchor: `initTime ${fmt(F.procPrewarmedInit, 0)} ms` },
+  { section: 'REST API: blocking no-op invokes over HTTP keep-alive on loopback (client in the same process)' },
+  { metric: 'HTTP invoke latency c1 p50 / p99', value: `${fmt(F.restP50)} / ${fmt(F.restP99)} µs`, anchor: `in-process engine p50 ${fmt(F.restEngineP50)} µs (same run); Lean OpenWhisk 84-97 ms mean on a VM (#7)` },
+  { metric: 'HTTP invokes per second, c1 / c32', value: `${fmt(F.restC1)} / ${fmt(F.restC32)} /s`, anchor: `in-process c32 ${fmt(F.restEngineC32)} /s; Lean OpenWhisk 31-35 req/s VM (#7), 13.5-22 req/s Pi 4 (#3)` },
 ];
 
 function textTable() {
@@ -308,6 +318,7 @@ if (args.write === true) {
     `- \`bench/cold-start.bench.mjs\`: a fresh engine and a fresh action per sample (${raw.cold.cold[0].samples} samples per process after one unmeasured sample). Cold: \`prewarmCount: 0\`, time of the first blocking invoke. Prewarm: \`prewarmCount: 1\`, poll \`engine.stats().pool.prewarm\` until ≥ 1, then invoke at once or ${raw.cold.prewarm[0].settleMs} ms later. \`waitTime\`/\`initTime\` are the activation's annotations. Bare: \`new Worker()\` (same options) until its first message.`,
     `- \`bench/flow.bench.mjs\`: a real Node-RED 4 runtime embedded in the process (no editor, no admin HTTP), the bundle loaded from this checkout as a user-directory module. Messages enter the first node with \`node.receive()\`; the sink is a function node handing each message to the harness. Burst: N messages sent at once, time until the sink has all N (${raw.flow[0]?.config?.burst ?? '?'} per repetition). Latency: one message in flight. Action: \`function main(p) { return p; }\`, blocking, worker runtime, \`limits.concurrency\` 64; function node: \`return msg;\`. Order alternates each repetition.`,
     `- \`bench/process.bench.mjs\`: the Node.js proxy alone (spawn until its port accepts a connection, polled every 1 ms; spawn until init + first /run answered; warm /run of an echo action over one keep-alive connection), next to OpenWhisk's own Node.js proxy (\`core/nodejsActionBase\` of apache/openwhisk-runtime-nodejs, run from a local checkout with \`--ow-proxy=…\`, not part of this repository) when given; engine invocations on the process runtime alternating call by call with bare /run calls to another running proxy over the same transport; cold and prewarmed process containers through the engine.`,
+    '- `bench/rest.bench.mjs`: a standalone server (engine + REST API) in the benchmark process, `POST /api/v1/namespaces/_/actions/noop?blocking=true&result=true` over a keep-alive agent (32 sockets), the action with `limits.concurrency` 32; c1 sequential, c32 32 callers; the same calls through `engine.actions.invoke` alternate with them.',
     '- Anchors (#n) are rows of `performance-anchors.md` (2-vCPU x86 VM or published figures); they are sanity checks, not targets, except where a target is given.',
     '',
   );
