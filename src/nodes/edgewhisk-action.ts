@@ -7,7 +7,7 @@
  * non-blocking → `msg.payload = {activationId}` at once. Every failure reaches `done(err)` (or output 2).
  */
 import type { Activation } from '../activations/record';
-import type { Engine } from '../engine';
+import type { NodeEngine } from './lib/node-engine';
 import { isValidEntityName } from '../entities/names';
 import { isValidMain } from '../entities/validate';
 import { claimActionName, releaseActionName, type EngineLease } from './lib/engine-registry';
@@ -75,7 +75,7 @@ export function actionDefinition(def: ActionNodeDef, name: string): Record<strin
 }
 
 /** True when the stored action already is what the node describes, so a redeploy keeps its version and warm containers. */
-function sameDefinition(stored: Record<string, unknown>, wanted: Record<string, unknown>, engine: Engine): boolean {
+function sameDefinition(stored: Record<string, unknown>, wanted: Record<string, unknown>, engine: NodeEngine): boolean {
   const exec = stored['exec'] as Record<string, unknown>;
   if (wanted['sequence'] !== undefined) {
     const normalise = (names: unknown[]): string[] => names.map((n) => {

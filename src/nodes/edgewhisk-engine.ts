@@ -2,7 +2,9 @@
  * `edgewhisk-engine` (config node): one engine with its settings, started lazily by the first node that needs it
  * and closed on redeploy or shutdown within Node-RED's 15 s close timeout.
  */
-import { createEngine, type Engine, type EngineConfig } from '../engine';
+import { createEngine, type EngineConfig } from '../engine';
+import { RemoteEngine } from '../remote/remote-engine';
+import type { NodeEngine } from './lib/node-engine';
 import type { EngineLease } from './lib/engine-registry';
 import type { EngineProvider } from './lib/engine-source';
 import type { Node, NodeDef, RedApi } from './lib/red-types';
@@ -11,6 +13,10 @@ import type { Node, NodeDef, RedApi } from './lib/red-types';
 const CLOSE_BUDGET_MS = 10_000;
 
 interface EngineNodeDef extends NodeDef {
+  /** `embedded` (an engine in this Node-RED) or `remote` (an OpenWhisk deployment through its REST API). */
+  mode?: 'embedded' | 'remote';
+  apihost?: string;
+  ignoreCerts?: boolean;
   defaultRuntime?: string;
   memoryBudget?: string | number;
   maxQueued?: string | number;
@@ -45,18 +51,22 @@ export function engineConfigFromNode(def: EngineNodeDef): EngineConfig {
 }
 
 export default function register(RED: RedApi): void {
-  function EdgeWhiskEngineNode(this: Node & EngineProvider, def: EngineNodeDef): void {
+  function EdgeWhiskEngineNode(this: Node & EngineProvider & { credentials?: { apiKey?: string } }, def: EngineNodeDef): void {
     RED.nodes.createNode(this, def);
     const config = engineConfigFromNode(def);
+    const remote = def.mode === 'remote';
+    const apiKey = this.credentials?.apiKey ?? '';
     const closeSeconds = integer(def.closeTimeout);
     const closeMs = closeSeconds === undefined || Number.isNaN(closeSeconds) ? CLOSE_BUDGET_MS : Math.min(Math.max(closeSeconds, 0) * 1000, CLOSE_BUDGET_MS);
-    let engine: Engine | undefined;
+    let engine: NodeEngine | undefined;
     let closed = false;
 
     this.acquire = (): EngineLease => {
       if (closed) throw new Error('This EdgeWhisk engine has been closed.');
       // Invalid settings throw here, at the first node that needs the engine, as a deploy-time error on that node.
-      engine ??= createEngine({ ...config, closeTimeout: closeMs });
+      engine ??= remote
+        ? (new RemoteEngine({ apihost: def.apihost ?? '', apiKey, ignoreCerts: def.ignoreCerts === true }) satisfies NodeEngine)
+        : createEngine({ ...config, closeTimeout: closeMs });
       return { engine, release: async () => undefined };
     };
 
@@ -71,5 +81,7 @@ export default function register(RED: RedApi): void {
       });
     });
   }
-  RED.nodes.registerType('edgewhisk-engine', EdgeWhiskEngineNode as unknown as new (def: NodeDef) => unknown);
+  RED.nodes.registerType('edgewhisk-engine', EdgeWhiskEngineNode as unknown as new (def: NodeDef) => unknown, {
+    credentials: { apiKey: { type: 'password' } },
+  });
 }

@@ -10,6 +10,7 @@ const types = Object.keys(pkg['node-red'].nodes) as string[];
 interface Definition {
   category: string;
   defaults: Record<string, unknown>;
+  credentials?: Record<string, unknown>;
   icon?: string;
   label?: unknown;
 }
@@ -33,8 +34,9 @@ describe('editor HTML', () => {
     expect(html).toContain(`data-help-name="${type}"`);
     const prefix = def.category === 'config' ? 'node-config-input-' : 'node-input-';
     const ids = [...html.matchAll(new RegExp(`id="${prefix}([A-Za-z]+)"`, 'g'))].map((m) => m[1] as string);
-    // Every form field maps to a stored property (containers of editable lists excepted).
-    for (const id of ids.filter((i) => !i.endsWith('container') && !i.endsWith('editor'))) expect(Object.keys(def.defaults), `${type}: ${id}`).toContain(id);
+    // Every form field maps to a stored property or a credential (containers of editable lists excepted).
+    const stored = [...Object.keys(def.defaults), ...Object.keys(def.credentials ?? {})];
+    for (const id of ids.filter((i) => !i.endsWith('container') && !i.endsWith('editor'))) expect(stored, `${type}: ${id}`).toContain(id);
     const locale = JSON.parse(readFileSync(join(root, 'nodes', 'locales', 'en-US', `${type}.json`), 'utf8'));
     for (const [, key] of html.matchAll(/data-i18n="(?:\[[a-z]+\])?([\w.-]+)"/g)) {
       const value = (key as string).split('.').reduce<unknown>((o, k) => (o as Record<string, unknown> | undefined)?.[k], locale);

@@ -6,6 +6,7 @@
  * redeploy (every node closed, then started again) keeps warm containers instead of starting from cold.
  */
 import { createEngine, type Engine, type EngineConfig } from '../../engine';
+import type { NodeEngine } from './node-engine';
 
 const SHARED_GRACE_MS = 5_000;
 
@@ -15,11 +16,11 @@ let sharedTimer: NodeJS.Timeout | undefined;
 
 /** A reference to an engine; `release()` once, on the node's close. */
 export interface EngineLease {
-  readonly engine: Engine;
+  readonly engine: NodeEngine;
   release(): Promise<void>;
 }
 
-export function acquireSharedEngine(config: EngineConfig = {}): EngineLease {
+export function acquireSharedEngine(config: EngineConfig = {}): EngineLease & { readonly engine: Engine } {
   if (sharedTimer !== undefined) {
     clearTimeout(sharedTimer);
     sharedTimer = undefined;
@@ -58,10 +59,10 @@ export async function closeSharedEngine(): Promise<void> {
 }
 
 // Action names are unique per engine: the first node to claim a name owns it until it closes.
-const owners = new WeakMap<Engine, Map<string, string>>();
+const owners = new WeakMap<NodeEngine, Map<string, string>>();
 
 /** Claims `name` in `engine` for `nodeId`; returns the id of another node that already owns it, if any. */
-export function claimActionName(engine: Engine, name: string, nodeId: string): string | undefined {
+export function claimActionName(engine: NodeEngine, name: string, nodeId: string): string | undefined {
   let names = owners.get(engine);
   if (names === undefined) {
     names = new Map();
@@ -73,7 +74,7 @@ export function claimActionName(engine: Engine, name: string, nodeId: string): s
   return undefined;
 }
 
-export function releaseActionName(engine: Engine, name: string, nodeId: string): void {
+export function releaseActionName(engine: NodeEngine, name: string, nodeId: string): void {
   const names = owners.get(engine);
   if (names?.get(name) === nodeId) names.delete(name);
 }

@@ -1,5 +1,4 @@
 /** Resolves the engine for a node: its configured `edgewhisk-engine` node, or the shared default engine. */
-import type { Engine } from '../../engine';
 import { acquireSharedEngine, type EngineLease } from './engine-registry';
 import type { Node, RedApi } from './red-types';
 
@@ -36,4 +35,4 @@ export function leaseEngineFor(RED: RedApi, node: Node, configId: unknown): Engi
   }
 }
 
-export type { Engine };
+

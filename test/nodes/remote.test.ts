@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import openwhisk from 'openwhisk';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { helper, messages, nextMessage, NODES, tab, useNodeRed } from '../helpers/node-red';
+
+useNodeRed();
+
+const AUTH = 'remote-test-uuid:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210';
+let server: ChildProcess;
+let apihost = '';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+beforeAll(async () => {
+  const port = await freePort();
+  apihost = `http://127.0.0.1:${port}`;
+  // The "cluster": a standalone EdgeWhisk server in another process, spoken to only through the OpenWhisk API.
+  server = spawn(process.execPath, [join(__dirname, '..', '..', 'dist', 'cli.js'), 'serve', '--port', String(port), '--host', '127.0.0.1', '--auth', AUTH], {
+    env: { ...process.env, EDGEWHISK_HOME: mkdtempSync(join(tmpdir(), 'edgewhisk-remote-')) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('EdgeWhisk API on')) resolve();
+    });
+    server.once('exit', () => reject(new Error('the standalone server exited')));
+  });
+});
+
+afterAll(() => {
+  server.kill('SIGTERM');
+});
+
+describe('engine node in remote mode', () => {
+  it('deploys and invokes actions, fires triggers through rules, and streams activations on a remote OpenWhisk API', async () => {
+    await helper.load(
+      NODES,
+      [
+        { id: 'e1', type: 'edgewhisk-engine', mode: 'remote', apihost },
+        tab,
+        { id: 'a1', type: 'edgewhisk-action', z: 'f1', engine: 'e1', action: 'remote-double', code: 'function main(p) { return { double: p.n * 2, pid: process.pid }; }', wires: [['out']] },
+        { id: 'r1', type: 'edgewhisk-rule', z: 'f1', engine: 'e1', rule: 'remote-rule', trigger: 'remote-trigger', action: 'remote-double', wires: [[]] },
+        { id: 't1', type: 'edgewhisk-trigger', z: 'f1', engine: 'e1', trigger: 'remote-trigger', wait: true, wires: [['fired']] },
+        { id: 'acts', type: 'edgewhisk-activations', z: 'f1', engine: 'e1', filter: 'remote-double', wires: [['seen']] },
+        { id: 'out', type: 'helper', z: 'f1' },
+        { id: 'fired', type: 'helper', z: 'f1' },
+        { id: 'seen', type: 'helper', z: 'f1' },
+      ],
+      { e1: { apiKey: AUTH } },
+    );
+    const got = nextMessage(helper.getNode('out'), 15_000);
+    helper.getNode('a1').receive({ payload: { n: 21 } });
+    const msg = await got;
+    expect(msg.payload.double).toBe(42);
+    // It ran on the server, not in this process.
+    expect(msg.payload.pid).not.toBe(process.pid);
+    expect(msg.activation.response.status).toBe('success');
+
+    const ow = openwhisk({ apihost, api_key: AUTH });
+    const remoteAction = (await ow.actions.get({ name: 'remote-double' })) as { exec: { code: string } };
+    expect(remoteAction.exec.code).toContain('p.n * 2');
+
+    for (let i = 0; i < 100; i++) {
+      const rule = (await ow.rules.get({ name: 'remote-rule' }).catch(() => undefined)) as { status?: string } | undefined;
+      if (rule?.status === 'active') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const seen = messages(helper.getNode('seen'), 2, 15_000);
+    const fired = nextMessage(helper.getNode('fired'), 15_000);
+    helper.getNode('t1').receive({ payload: { n: 5 } });
+    const firedMsg = await fired;
+    expect(firedMsg.payload.results.map((r: { result: { double: number } }) => r.result.double)).toEqual([10]);
+    const streamed = (await seen).map((m) => m.payload.double).sort((a: number, b: number) => a - b);
+    expect(streamed).toEqual([10, 42]);
+  });
+});
