@@ -2,7 +2,9 @@
  * `edgewhisk-engine` (config node): one engine with its settings, started lazily by the first node that needs it
  * and closed on redeploy or shutdown within Node-RED's 15 s close timeout.
  */
-import { createEngine, type EngineConfig } from '../engine';
+import { createEngine, type Engine, type EngineConfig } from '../engine';
+import { createRestApi } from '../rest/rest-api';
+import { mountApi, normaliseApiPath } from './lib/api-mount';
 import { RemoteEngine } from '../remote/remote-engine';
 import type { NodeEngine } from './lib/node-engine';
 import type { EngineLease } from './lib/engine-registry';
@@ -17,6 +19,9 @@ interface EngineNodeDef extends NodeDef {
   mode?: 'embedded' | 'remote';
   apihost?: string;
   ignoreCerts?: boolean;
+  /** Serve OpenWhisk's REST API for this engine on Node-RED's HTTP-node server. */
+  exposeApi?: boolean;
+  apiPath?: string;
   defaultRuntime?: string;
   memoryBudget?: string | number;
   maxQueued?: string | number;
@@ -51,7 +56,7 @@ export function engineConfigFromNode(def: EngineNodeDef): EngineConfig {
 }
 
 export default function register(RED: RedApi): void {
-  function EdgeWhiskEngineNode(this: Node & EngineProvider & { credentials?: { apiKey?: string } }, def: EngineNodeDef): void {
+  function EdgeWhiskEngineNode(this: Node & EngineProvider & { credentials?: { apiKey?: string; apiAuth?: string } }, def: EngineNodeDef): void {
     RED.nodes.createNode(this, def);
     const config = engineConfigFromNode(def);
     const remote = def.mode === 'remote';
@@ -60,18 +65,51 @@ export default function register(RED: RedApi): void {
     const closeMs = closeSeconds === undefined || Number.isNaN(closeSeconds) ? CLOSE_BUDGET_MS : Math.min(Math.max(closeSeconds, 0) * 1000, CLOSE_BUDGET_MS);
     let engine: NodeEngine | undefined;
     let closed = false;
+    let unmount: (() => void) | undefined;
+
+    // The API is served for embedded engines only, and only with its own credentials: it is code execution over HTTP.
+    const expose = (embedded: Engine): void => {
+      const auth = this.credentials?.apiAuth ?? '';
+      if (!/^[^:]+:.+$/.test(auth)) {
+        this.error('The REST API is not exposed: set its credentials (uuid:key) in the engine node.');
+        return;
+      }
+      const path = normaliseApiPath(def.apiPath);
+      try {
+        unmount = mountApi(RED, path, createRestApi(embedded, { auth }));
+        this.log(`EdgeWhisk REST API at ${path}/api/v1 (Basic auth with the engine node's API credentials)`);
+      } catch (error) {
+        this.error(error instanceof Error ? error.message : String(error));
+      }
+    };
+    const start = (): NodeEngine => {
+      if (remote) return new RemoteEngine({ apihost: def.apihost ?? '', apiKey, ignoreCerts: def.ignoreCerts === true }) satisfies NodeEngine;
+      const embedded = createEngine({ ...config, closeTimeout: closeMs });
+      if (def.exposeApi === true) expose(embedded);
+      return embedded;
+    };
 
     this.acquire = (): EngineLease => {
       if (closed) throw new Error('This EdgeWhisk engine has been closed.');
       // Invalid settings throw here, at the first node that needs the engine, as a deploy-time error on that node.
-      engine ??= remote
-        ? (new RemoteEngine({ apihost: def.apihost ?? '', apiKey, ignoreCerts: def.ignoreCerts === true }) satisfies NodeEngine)
-        : createEngine({ ...config, closeTimeout: closeMs });
+      engine ??= start();
       return { engine, release: async () => undefined };
     };
 
+    // An exposed API must answer from deploy on, not from the first node that uses the engine.
+    if (!remote && def.exposeApi === true) setImmediate(() => {
+      if (!closed && engine === undefined) {
+        try {
+          engine = start();
+        } catch (error) {
+          this.error(error instanceof Error ? error.message : String(error));
+        }
+      }
+    });
+
     this.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
+      unmount?.();
       const current = engine;
       engine = undefined;
       if (current === undefined) return done();
@@ -82,6 +120,6 @@ export default function register(RED: RedApi): void {
     });
   }
   RED.nodes.registerType('edgewhisk-engine', EdgeWhiskEngineNode as unknown as new (def: NodeDef) => unknown, {
-    credentials: { apiKey: { type: 'password' } },
+    credentials: { apiKey: { type: 'password' }, apiAuth: { type: 'password' } },
   });
 }

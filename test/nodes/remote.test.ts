@@ -87,3 +87,35 @@ describe('engine node in remote mode', () => {
     expect(streamed).toEqual([10, 42]);
   });
 });
+
+describe('engine node exposing the REST API on Node-RED', () => {
+  it('serves OpenWhisk\'s API under its path to the openwhisk client, with its own credentials', async () => {
+    let red: { httpNode: import('node:http').RequestListener } | undefined;
+    const capture = (RED: typeof red): void => {
+      red = RED;
+    };
+    const key = 'nodered-api:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
+    await helper.load(
+      [...NODES, capture],
+      [
+        { id: 'e2', type: 'edgewhisk-engine', exposeApi: true, apiPath: '/ew', prewarmCount: 0 },
+        tab,
+        { id: 'a2', type: 'edgewhisk-action', z: 'f1', engine: 'e2', action: 'from-flow', code: 'function main(p) { return { hi: p.who }; }', wires: [[]] },
+      ],
+      { e2: { apiAuth: key } },
+    );
+    const { createServer } = await import('node:http');
+    const http = createServer(red!.httpNode);
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', () => resolve()));
+    const base = `http://127.0.0.1:${(http.address() as { port: number }).port}/ew`;
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      const ow = openwhisk({ apihost: base, api_key: key });
+      expect(await ow.actions.invoke({ name: 'from-flow', params: { who: 'api' }, blocking: true, result: true })).toEqual({ hi: 'api' });
+      const wrong = openwhisk({ apihost: base, api_key: 'someone:else' });
+      await expect(wrong.actions.list()).rejects.toMatchObject({ statusCode: 401 });
+    } finally {
+      http.close();
+    }
+  });
+});

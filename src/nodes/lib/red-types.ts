@@ -63,6 +63,8 @@ export interface RedApi {
     cloneMessage<T>(msg: T): T;
   };
   settings: Record<string, unknown>;
+  /** Node-RED's HTTP-in app (an Express app), present when Node-RED serves HTTP nodes. */
+  httpNode?: { use(path: string, handler: (req: unknown, res: unknown, next: () => void) => void): unknown };
   events?: { on(event: string, listener: (...args: unknown[]) => void): void; removeListener(event: string, listener: (...args: unknown[]) => void): void };
   log: { warn(msg: unknown): void; info(msg: unknown): void; error(msg: unknown): void };
   _?: (key: string, subs?: Record<string, unknown>) => string;
