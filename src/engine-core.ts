@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { ActivationStore } from './activations/activation-store';
 import { STATUS, toApiView, type StoredActivation } from './activations/record';
 import { EntityStore } from './entities/entity-store';
-import { parseName, type QualifiedName } from './entities/names';
+import { parseName, rootNamespace, type QualifiedName } from './entities/names';
 import { annotation, isSequence, type ActionDoc } from './entities/types';
 import { ewError } from './errors';
 import type { EngineEvents } from './events';
@@ -34,6 +34,8 @@ export interface StartContext {
   readonly causedBy?: string;
   /** Overrides the new activation's id (the REST layer may preassign one). */
   readonly activationId?: string;
+  /** `ns/binding` when the action was reached through a package binding. */
+  readonly binding?: string;
 }
 
 export interface Started {
@@ -146,7 +148,7 @@ export class EngineCore extends EventEmitter<EngineEvents> {
     const params: unknown = JSON.parse(text);
     const activationId = context.activationId ?? newActivationId();
     if (isSequence(action.exec)) {
-      if (context.internal !== true) this.balancer.checkAdmission(action.namespace);
+      if (context.internal !== true) this.balancer.checkAdmission(rootNamespace(action.namespace));
       const done = runSequence(this, action, params, activationId, context).then((record) => this.complete(record));
       return { activationId, done };
     }
@@ -159,12 +161,14 @@ export class EngineCore extends EventEmitter<EngineEvents> {
       runtime: runtime.name,
       params,
       initEnv,
-      namespace: action.namespace,
-      subject: action.namespace,
+      // The invoking namespace: an action in a package has `ns/pkg` as its own namespace path.
+      namespace: rootNamespace(action.namespace),
+      subject: rootNamespace(action.namespace),
       receivedAt: Date.now(),
       transactionId: activationId,
       ...(context.cause === undefined ? {} : { cause: context.cause }),
       ...(context.causedBy === undefined ? {} : { causedBy: context.causedBy }),
+      ...(context.binding === undefined ? {} : { binding: context.binding }),
     };
     const done = this.balancer.submit(job, context.internal === true);
     if (this.listenerCount('activation:queued') > 0) this.emit('activation:queued', info(job));

@@ -6,6 +6,7 @@ import type { ActivationStore } from './activations/activation-store';
 import { MemoryActivationStore } from './activations/memory-activation-store';
 import { ActionsApi } from './api/actions-api';
 import { ActivationsApi } from './api/activations-api';
+import { PackagesApi } from './api/packages-api';
 import { RulesApi } from './api/rules-api';
 import { TriggersApi } from './api/triggers-api';
 import { EngineCore } from './engine-core';
@@ -34,6 +35,7 @@ export class Engine {
   readonly actions: ActionsApi;
   readonly triggers: TriggersApi;
   readonly rules: RulesApi;
+  readonly packages: PackagesApi;
   readonly activations: ActivationsApi;
   readonly #core: EngineCore;
   #closing: Promise<void> | undefined;
@@ -59,6 +61,7 @@ export class Engine {
     this.actions = new ActionsApi(this.#core);
     this.triggers = new TriggersApi(this.#core);
     this.rules = new RulesApi(this.#core);
+    this.packages = new PackagesApi(this.#core);
     this.activations = new ActivationsApi(this.#core);
     this.#core.pool.start();
   }

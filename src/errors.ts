@@ -29,7 +29,15 @@ export const ERROR_CODES = {
     400,
     () => 'The fully qualified name of the entity must contain at least the namespace and the name of the entity.',
   ),
-  EW_PACKAGE_UNSUPPORTED: spec(400, (name: string) => `Packages are not supported yet: '${name}' names a package.`),
+  EW_PACKAGE_NOT_ALLOWED: spec(400, (kind: string, name: string) => `A ${kind} cannot be in a package: '${name}'.`),
+  EW_PACKAGE_NOT_EMPTY: spec(
+    409,
+    (n: number) => `Package not empty (contains ${n} ${n === 1 ? 'entity' : 'entities'}). Set force param or delete package contents.`,
+  ),
+  EW_BINDING_TO_BINDING: spec(400, () => 'Cannot bind to another package binding.'),
+  EW_BINDING_MISSING: spec(400, () => 'Binding references a package that does not exist.'),
+  EW_BINDING_NOT_PACKAGE: spec(400, () => 'Cannot bind to a resource that is not a package.'),
+  EW_BINDING_OPERATION: spec(400, () => 'Operation not permitted on package binding.'),
 
   // Entities
   EW_ENTITY_NOT_FOUND: spec(404, () => 'The requested resource does not exist.'),

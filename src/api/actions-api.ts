@@ -4,7 +4,8 @@
  */
 import { errorText, toApiView, type Activation, type StoredActivation } from '../activations/record';
 import { RUNTIME_ANNOTATION, type EngineCore } from '../engine-core';
-import { fqn } from '../entities/names';
+import { fqn, packageOf, rootNamespace } from '../entities/names';
+import { resolveAction } from '../entities/resolve-action';
 import { annotation, isSequence, type ActionDoc, type Exec, type KeyValue, type Parameter } from '../entities/types';
 import {
   checkCodeSize,
@@ -125,11 +126,10 @@ export class ActionsApi {
    */
   async invoke(options: InvokeOptions | string): Promise<unknown> {
     const o: InvokeOptions = typeof options === 'string' ? { name: options } : options;
-    const q = this.#core.name(pickName(o, 'actionName'));
-    const action = this.#core.entities.get('action', q);
+    const { action, binding } = resolveAction(this.#core.entities, this.#core.name(pickName(o, 'actionName')));
     // Refuse a bad wait before starting anything: a 400 must not leave an activation running.
     checkWaitTimeout(o.timeout);
-    return waitFor(this.#core, this.#core.start(action, o.params), o);
+    return waitFor(this.#core, this.#core.start(action, o.params, binding === undefined ? {} : { binding }), o);
   }
 
   /**
@@ -139,8 +139,8 @@ export class ActionsApi {
    */
   async start(options: Pick<InvokeOptions, 'name' | 'actionName' | 'params'> | string): Promise<{ activationId: string; activation: Promise<Activation> }> {
     const o = typeof options === 'string' ? { name: options } : options;
-    const action = this.#core.entities.get('action', this.#core.name(pickName(o, 'actionName')));
-    const started = this.#core.start(action, o.params);
+    const { action, binding } = resolveAction(this.#core.entities, this.#core.name(pickName(o, 'actionName')));
+    const started = this.#core.start(action, o.params, binding === undefined ? {} : { binding });
     return { activationId: started.activationId, activation: started.done.then(toApiView) };
   }
 
@@ -148,6 +148,12 @@ export class ActionsApi {
     if (typeof options !== 'object' || options === null) throw new TypeError('Expected `options` to be an object');
     const core = this.#core;
     const q = core.name(pickName(options, 'actionName'));
+    const pkgName = packageOf(q.namespace);
+    if (pkgName !== undefined) {
+      // An action lives in a package that exists and is not a binding.
+      const pkg = core.entities.get('package', { namespace: rootNamespace(q.namespace), name: pkgName });
+      if (pkg.binding !== undefined) throw ewError('EW_BINDING_OPERATION', []);
+    }
     const existing = core.entities.find('action', q);
     if (existing !== undefined && !overwrite) throw ewError('EW_ENTITY_EXISTS', [], { name: fqn(q) });
 

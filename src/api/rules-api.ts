@@ -3,7 +3,8 @@
  * OpenWhisk, so firing a trigger reads one document.
  */
 import type { EngineCore } from '../engine-core';
-import { fqn } from '../entities/names';
+import { fqn, requireNoPackage } from '../entities/names';
+import { resolveAction } from '../entities/resolve-action';
 import type { KeyValue, RuleDoc, RuleStatus, TriggerDoc } from '../entities/types';
 import { nextVersion, resolveAnnotations } from '../entities/validate';
 import { ewError } from '../errors';
@@ -40,7 +41,7 @@ export class RulesApi {
   }
 
   async get(options: RuleOptions | string): Promise<Record<string, unknown>> {
-    return this.#view(this.#core.entities.get('rule', this.#core.name(pickName(options, 'ruleName'))));
+    return this.#view(this.#core.entities.get('rule', requireNoPackage(this.#core.name(pickName(options, 'ruleName')), 'rule')));
   }
 
   async create(options: RuleOptions): Promise<Record<string, unknown>> {
@@ -53,7 +54,7 @@ export class RulesApi {
 
   async delete(options: RuleOptions | string): Promise<Record<string, unknown>> {
     const core = this.#core;
-    const q = core.name(pickName(options, 'ruleName'));
+    const q = requireNoPackage(core.name(pickName(options, 'ruleName')), 'rule');
     const rule = core.entities.get('rule', q);
     const view = this.#view(rule);
     this.#setTriggerEntry(rule, undefined);
@@ -71,7 +72,7 @@ export class RulesApi {
 
   #setStatus(options: RuleOptions | string, status: RuleStatus): Record<string, unknown> {
     const core = this.#core;
-    const rule = core.entities.get('rule', core.name(pickName(options, 'ruleName')));
+    const rule = core.entities.get('rule', requireNoPackage(core.name(pickName(options, 'ruleName')), 'rule'));
     // Only rules whose trigger exists can change state (OpenWhisk's Rules.activate).
     const trigger = core.entities.find('trigger', { namespace: rule.trigger.path, name: rule.trigger.name });
     if (trigger === undefined) throw ewError('EW_ENTITY_NOT_FOUND', [], { trigger: `/${rule.trigger.path}/${rule.trigger.name}` });
@@ -84,7 +85,7 @@ export class RulesApi {
   #put(o: RuleOptions, overwrite: boolean): RuleDoc {
     const core = this.#core;
     if (typeof o !== 'object' || o === null) throw new TypeError('Expected `options` to be an object');
-    const q = core.name(pickName(o, 'ruleName'));
+    const q = requireNoPackage(core.name(pickName(o, 'ruleName')), 'rule');
     const existing = core.entities.find('rule', q);
     if (existing !== undefined && !overwrite) throw ewError('EW_ENTITY_EXISTS', [], { name: fqn(q) });
     if (existing !== undefined && this.#status(existing) === 'active') throw ewError('EW_RULE_ACTIVE', [fqn(q)]);
@@ -95,10 +96,14 @@ export class RulesApi {
     const actionName = o.action ?? (existing === undefined ? undefined : `/${existing.action.path}/${existing.action.name}`);
     if (typeof triggerName !== 'string') throw new TypeError('Expected `trigger` to be a trigger name');
     if (typeof actionName !== 'string') throw new TypeError('Expected `action` to be an action name');
-    const trigger = core.name(triggerName);
+    const trigger = requireNoPackage(core.name(triggerName), 'trigger');
     const action = core.name(actionName);
     if (core.entities.find('trigger', trigger) === undefined) throw ewError('EW_RULE_TRIGGER_MISSING', [fqn(trigger)]);
-    if (core.entities.find('action', action) === undefined) throw ewError('EW_RULE_ACTION_MISSING', [fqn(action)]);
+    try {
+      resolveAction(core.entities, action);
+    } catch {
+      throw ewError('EW_RULE_ACTION_MISSING', [fqn(action)]);
+    }
     if (existing !== undefined) this.#setTriggerEntry(existing, undefined);
     const doc: RuleDoc = {
       namespace: q.namespace,

@@ -6,7 +6,8 @@
  */
 import { STATUS, type StoredActivation } from '../activations/record';
 import type { EngineCore } from '../engine-core';
-import { entityPath, fqn } from '../entities/names';
+import { entityPath, fqn, requireNoPackage } from '../entities/names';
+import { resolveAction } from '../entities/resolve-action';
 import type { KeyValue, TriggerDoc } from '../entities/types';
 import { nextVersion, resolveAnnotations, resolveParameters } from '../entities/validate';
 import { ewError, isEdgeWhiskError } from '../errors';
@@ -49,10 +50,10 @@ export function triggerView(doc: TriggerDoc): Record<string, unknown> {
   };
 }
 
-/** `/ns/name` → `{path: 'ns', name}`, the form OpenWhisk uses for rule references. */
+/** `/ns/name` → `{path: 'ns', name}` and `/ns/pkg/name` → `{path: 'ns/pkg', name}`, OpenWhisk's rule references. */
 export function splitFqn(value: string): { path: string; name: string } {
-  const parts = value.split('/');
-  return { path: parts[1] ?? '', name: parts.slice(2).join('/') };
+  const parts = value.split('/').filter((p) => p !== '');
+  return { path: parts.slice(0, -1).join('/'), name: parts.at(-1) ?? '' };
 }
 
 
@@ -70,7 +71,7 @@ export class TriggersApi {
   }
 
   async get(options: TriggerOptions | string): Promise<Record<string, unknown>> {
-    return triggerView(this.#core.entities.get('trigger', this.#core.name(pickName(options, 'triggerName'))));
+    return triggerView(this.#core.entities.get('trigger', requireNoPackage(this.#core.name(pickName(options, 'triggerName')), 'trigger')));
   }
 
   async create(options: TriggerOptions | string): Promise<Record<string, unknown>> {
@@ -83,7 +84,7 @@ export class TriggersApi {
   }
 
   async delete(options: TriggerOptions | string): Promise<Record<string, unknown>> {
-    const q = this.#core.name(pickName(options, 'triggerName'));
+    const q = requireNoPackage(this.#core.name(pickName(options, 'triggerName')), 'trigger');
     const doc = this.#core.entities.get('trigger', q);
     this.#core.entities.delete('trigger', q);
     return triggerView(doc);
@@ -94,7 +95,7 @@ export class TriggersApi {
     const o: FireOptions = typeof options === 'string' ? { name: options } : options;
     const core = this.#core;
     if (core.closed) throw ewError('EW_ENGINE_CLOSED', []);
-    const trigger = core.entities.get('trigger', core.name(pickName(o, 'triggerName')));
+    const trigger = core.entities.get('trigger', requireNoPackage(core.name(pickName(o, 'triggerName')), 'trigger'));
     const payload = o.params ?? {};
     if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw ewError('EW_PAYLOAD_INVALID', [Array.isArray(payload) ? 'array' : typeof payload]);
     const size = jsonSize(payload);
@@ -115,8 +116,8 @@ export class TriggersApi {
         continue;
       }
       try {
-        const action = core.entities.get('action', core.name(rule.action));
-        const started = core.start(action, args);
+        const { action, binding } = resolveAction(core.entities, core.name(rule.action));
+        const started = core.start(action, args, binding === undefined ? {} : { binding });
         logs.push(JSON.stringify({ ...base, statusCode: 0, success: true, activationId: started.activationId }));
       } catch (error) {
         // A 5xx from the action invoke is a whisk error (3), any other refusal an application error (1).
@@ -144,7 +145,7 @@ export class TriggersApi {
 
   #put(o: TriggerOptions, overwrite: boolean): TriggerDoc {
     const core = this.#core;
-    const q = core.name(pickName(o, 'triggerName'));
+    const q = requireNoPackage(core.name(pickName(o, 'triggerName')), 'trigger');
     const existing = core.entities.find('trigger', q);
     if (existing !== undefined && !overwrite) throw ewError('EW_ENTITY_EXISTS', [], { name: fqn(q) });
     const body = o.trigger ?? {};

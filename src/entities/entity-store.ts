@@ -4,18 +4,19 @@
  */
 import { ewError } from '../errors';
 import type { QualifiedName } from './names';
-import type { ActionDoc, RuleDoc, TriggerDoc } from './types';
+import type { ActionDoc, PackageDoc, RuleDoc, TriggerDoc } from './types';
 
-export type EntityType = 'action' | 'trigger' | 'rule';
+export type EntityType = 'action' | 'trigger' | 'rule' | 'package';
 interface DocByType {
   action: ActionDoc;
   trigger: TriggerDoc;
   rule: RuleDoc;
+  package: PackageDoc;
 }
 
 interface Entry {
   readonly type: EntityType;
-  readonly doc: ActionDoc | TriggerDoc | RuleDoc;
+  readonly doc: ActionDoc | TriggerDoc | RuleDoc | PackageDoc;
 }
 
 export class EntityStore {
@@ -48,11 +49,16 @@ export class EntityStore {
     this.#entries.delete(EntityStore.key(q));
   }
 
-  /** Entities of one type in a namespace, most recently updated first (as OpenWhisk lists them). */
-  list<T extends EntityType>(type: T, namespace: string): DocByType[T][] {
+  /**
+   * Entities of one type in a namespace, packaged ones included (their namespace is `ns/pkg`), most recently
+   * updated first (as OpenWhisk lists them). `exact` keeps only those whose namespace is exactly `namespace`.
+   */
+  list<T extends EntityType>(type: T, namespace: string, exact = false): DocByType[T][] {
     const out: DocByType[T][] = [];
+    const prefix = `${namespace}/`;
     for (const entry of this.#entries.values()) {
-      if (entry.type === type && entry.doc.namespace === namespace) out.push(entry.doc as DocByType[T]);
+      const ns = entry.doc.namespace;
+      if (entry.type === type && (ns === namespace || (!exact && ns.startsWith(prefix)))) out.push(entry.doc as DocByType[T]);
     }
     return out.sort((a, b) => b.updated - a.updated);
   }

@@ -9,10 +9,25 @@ import { ewError } from '../errors';
 export const ENTITY_NAME_MAX_LENGTH = 256;
 export const ENTITY_NAME = /^(?:\w|\w[\w@ .&-]{0,254}[\w@.&-])$/;
 
-/** Namespace and name of an entity; packages are not supported yet. */
+/**
+ * Namespace and name of an entity. As in OpenWhisk's `EntityPath`, an entity inside a package carries the package
+ * in its namespace path: `{namespace: 'guest/weather', name: 'forecast'}`.
+ */
 export interface QualifiedName {
   readonly namespace: string;
   readonly name: string;
+}
+
+/** `guest/weather` → `guest`. */
+export function rootNamespace(namespace: string): string {
+  const slash = namespace.indexOf('/');
+  return slash < 0 ? namespace : namespace.slice(0, slash);
+}
+
+/** `guest/weather` → `weather`; `guest` → undefined. */
+export function packageOf(namespace: string): string | undefined {
+  const slash = namespace.indexOf('/');
+  return slash < 0 ? undefined : namespace.slice(slash + 1);
 }
 
 export function isValidEntityName(name: string): boolean {
@@ -31,28 +46,33 @@ function checkSegment(segment: string, isNamespace: boolean): void {
 }
 
 /**
- * Parses `name`, `/ns/name` or `/_/name` into a namespace and a name, validating every segment. `_` and a missing
- * namespace stand for `defaultNamespace`.
+ * Parses `name`, `pkg/name`, `/ns/name`, `/ns/pkg/name` or `/_/…` into a namespace path and a name, validating
+ * every segment. `_` and a missing namespace stand for `defaultNamespace`. Packages do not nest.
  */
 export function parseName(input: unknown, defaultNamespace: string): QualifiedName {
   if (typeof input !== 'string') throw ewError('EW_NAME_ILLEGAL', [], { name: input });
-  if (!input.startsWith('/')) {
-    if (input.includes('/')) {
-      const parts = input.split('/');
-      parts.forEach((part) => checkSegment(part, false));
-      throw ewError('EW_PACKAGE_UNSUPPORTED', [input], { name: input });
-    }
-    checkSegment(input, false);
-    return { namespace: defaultNamespace, name: input };
+  let namespace = defaultNamespace;
+  let rest: string[];
+  if (input.startsWith('/')) {
+    const parts = input.slice(1).split('/');
+    if (parts.length < 2) throw ewError('EW_NAME_MALFORMED', [], { name: input });
+    const [first, ...others] = parts as [string, ...string[]];
+    namespace = first === '_' ? defaultNamespace : first;
+    checkSegment(namespace, true);
+    rest = others;
+  } else {
+    rest = input.split('/');
   }
-  const parts = input.slice(1).split('/');
-  if (parts.length < 2) throw ewError('EW_NAME_MALFORMED', [], { name: input });
-  const [namespace, ...rest] = parts as [string, ...string[]];
-  const resolvedNamespace = namespace === '_' ? defaultNamespace : namespace;
-  checkSegment(resolvedNamespace, true);
   rest.forEach((part) => checkSegment(part, false));
-  if (rest.length > 1) throw ewError('EW_PACKAGE_UNSUPPORTED', [input], { name: input });
-  return { namespace: resolvedNamespace, name: rest[0] as string };
+  if (rest.length > 2) throw ewError('EW_NAME_MALFORMED', [], { name: input });
+  if (rest.length === 2) return { namespace: `${namespace}/${rest[0] as string}`, name: rest[1] as string };
+  return { namespace, name: rest[0] as string };
+}
+
+/** Throws unless `q` names an entity outside any package (triggers, rules and packages themselves). */
+export function requireNoPackage(q: QualifiedName, kind: string): QualifiedName {
+  if (packageOf(q.namespace) !== undefined) throw ewError('EW_PACKAGE_NOT_ALLOWED', [kind, fqn(q)], { name: fqn(q) });
+  return q;
 }
 
 /** `/ns/name`, the form OpenWhisk stores in rules and sequence components. */

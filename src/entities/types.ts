@@ -69,6 +69,12 @@ export interface RuleDoc extends EntityBase {
   readonly status: RuleStatus;
 }
 
+export interface PackageDoc extends EntityBase {
+  readonly parameters: readonly KeyValue[];
+  /** Set for a binding: the package it binds, `{namespace, name}`. */
+  readonly binding?: { readonly namespace: string; readonly name: string };
+}
+
 export function isSequence(exec: Exec): exec is SequenceExec {
   return exec.kind === 'sequence';
 }

@@ -31,6 +31,8 @@ export interface InvocationJob {
   readonly transactionId: string;
   readonly cause?: string;
   readonly causedBy?: string;
+  /** `ns/binding` when invoked through a package binding. */
+  readonly binding?: string;
 }
 
 export interface InvokerHooks {
@@ -181,6 +183,7 @@ export class Invoker {
     ];
     if (timing.initTime !== undefined) annotations.push({ key: 'initTime', value: timing.initTime });
     if (job.causedBy !== undefined) annotations.push({ key: 'causedBy', value: job.causedBy });
+    if (job.binding !== undefined) annotations.push({ key: 'binding', value: job.binding });
     const response: { statusCode: StatusCode; result: unknown; size?: number } = { statusCode: verdict.statusCode, result: verdict.result };
     if (verdict.size !== undefined) response.size = verdict.size;
     return {

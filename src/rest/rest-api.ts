@@ -294,6 +294,21 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
         }
         throw new HttpError(405, METHOD_NOT_ALLOWED);
       }
+      case 'packages': {
+        if (rest.length === 0) {
+          if (method !== 'GET') throw new HttpError(405, METHOD_NOT_ALLOWED);
+          entity(namespace, ['x']);
+          return send(res, 200, await engine.packages.list({ ...listOptions, public: flag(query, 'public') }));
+        }
+        const name = entity(namespace, rest);
+        if (method === 'GET') return send(res, 200, await engine.packages.get({ name }));
+        if (method === 'DELETE') return send(res, 200, await engine.packages.delete({ name, force: flag(query, 'force') }));
+        if (method === 'PUT') {
+          const body = objectBody(await readBodyIfAny());
+          return send(res, 200, await engine.packages.create({ name, package: body, overwrite: flag(query, 'overwrite') }));
+        }
+        throw new HttpError(405, METHOD_NOT_ALLOWED);
+      }
       case 'activations': {
         if (method !== 'GET') throw new HttpError(405, METHOD_NOT_ALLOWED);
         entity(namespace, ['x']);

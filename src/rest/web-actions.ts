@@ -36,10 +36,11 @@ export function parseWebPath(pathname: string): WebTarget | undefined {
     return undefined;
   }
   const [, , , namespace, pkg, last, ...extra] = decoded as [string, string, string, string, string, string, ...string[]];
-  if (pkg !== 'default') return undefined; // packages are not supported yet
   const dot = last.lastIndexOf('.');
   const ext = dot > 0 && EXTENSIONS.has(last.slice(dot + 1)) ? last.slice(dot + 1) : 'http';
-  const name = ext === 'http' && !last.endsWith('.http') ? last : last.slice(0, dot);
+  const action = ext === 'http' && !last.endsWith('.http') ? last : last.slice(0, dot);
+  // `default` is the package part of an action outside any package.
+  const name = pkg === 'default' ? action : `${pkg}/${action}`;
   return { namespace, name, ext, path: extra.length === 0 ? '' : `/${extra.join('/')}` };
 }
 

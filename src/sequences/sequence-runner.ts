@@ -5,9 +5,10 @@
  */
 import { STATUS, type StatusCode, type StoredActivation } from '../activations/record';
 import type { EngineCore, StartContext } from '../engine-core';
-import { entityPath } from '../entities/names';
+import { entityPath, rootNamespace } from '../entities/names';
 import { isSequence, type ActionDoc, type KeyValue } from '../entities/types';
 import { ewError, isEdgeWhiskError } from '../errors';
+import { resolveAction } from '../entities/resolve-action';
 
 const SEQUENCE_FAILED = 'Sequence failed.';
 
@@ -25,7 +26,7 @@ export function expandSequence(core: EngineCore, root: { namespace: string; name
       if (key === rootKey || path.has(key)) throw ewError('EW_SEQUENCE_SELF', [], { component: key });
       let doc: ActionDoc | undefined;
       try {
-        doc = core.entities.find('action', q);
+        doc = resolveAction(core.entities, q).action;
       } catch {
         doc = undefined;
       }
@@ -65,11 +66,21 @@ export async function runSequence(
     expandSequence(core, sequence, exec.components);
     let payload: unknown = params;
     for (const component of exec.components) {
-      const doc = core.entities.find('action', core.name(component));
-      if (doc === undefined) throw ewError('EW_SEQUENCE_COMPONENT_MISSING', [], { component });
+      let resolved: ReturnType<typeof resolveAction>;
+      try {
+        resolved = resolveAction(core.entities, core.name(component));
+      } catch {
+        throw ewError('EW_SEQUENCE_COMPONENT_MISSING', [], { component });
+      }
+      const doc = resolved.action;
       memory = Math.max(memory, doc.limits.memory);
       // Nested sequences always run blocking inside their parent; both kinds report to the parent via `cause`.
-      const started = core.start(doc, payload, { cause: activationId, causedBy: 'sequence', internal: true });
+      const started = core.start(doc, payload, {
+        cause: activationId,
+        causedBy: 'sequence',
+        internal: true,
+        ...(resolved.binding === undefined ? {} : { binding: resolved.binding }),
+      });
       componentIds.push(started.activationId);
       const record = await started.done;
       duration += record.duration ?? 0;
@@ -101,9 +112,9 @@ export async function runSequence(
   ];
   if (context.causedBy !== undefined) annotations.push({ key: 'causedBy', value: context.causedBy });
   return {
-    namespace: sequence.namespace,
+    namespace: rootNamespace(sequence.namespace),
     name: sequence.name,
-    subject: sequence.namespace,
+    subject: rootNamespace(sequence.namespace),
     activationId,
     version: sequence.version,
     publish: sequence.publish,

@@ -1,0 +1,124 @@
+/**
+ * `engine.packages`: the `openwhisk` client's `ow.packages` (create/get/list/update/delete). A package groups actions
+ * and gives them default parameters; a binding names another package and adds its own (openwhisk-semantics §2.4).
+ */
+import type { EngineCore } from '../engine-core';
+import { fqn, requireNoPackage } from '../entities/names';
+import type { KeyValue, PackageDoc } from '../entities/types';
+import { nextVersion, resolveAnnotations, resolveParameters } from '../entities/validate';
+import { ewError } from '../errors';
+import { monotonicNow } from '../util/monotonic-now';
+import { listWindow, type ListOptions } from './list-options';
+import { pickName } from './pick-name';
+
+export interface PackageOptions {
+  readonly name?: string;
+  readonly packageName?: string;
+  /** An OpenWhisk package body `{parameters, annotations, binding, publish, version}`, as the client passes it. */
+  readonly package?: Record<string, unknown>;
+  readonly params?: Record<string, unknown> | readonly KeyValue[];
+  readonly annotations?: Record<string, unknown> | readonly KeyValue[];
+  readonly overwrite?: boolean;
+  /** With `delete`: also delete the actions inside. */
+  readonly force?: boolean;
+}
+
+export class PackagesApi {
+  readonly #core: EngineCore;
+
+  constructor(core: EngineCore) {
+    this.#core = core;
+  }
+
+  #name(options: unknown) {
+    return requireNoPackage(this.#core.name(pickName(options, 'packageName')), 'package');
+  }
+
+  #view(doc: PackageDoc): Record<string, unknown> {
+    const prefix = `${doc.namespace}/${doc.name}`;
+    const actions = this.#core.entities.list('action', prefix, true).map((a) => ({ name: a.name, version: a.version, annotations: a.annotations.map((x) => ({ ...x })) }));
+    return {
+      namespace: doc.namespace,
+      name: doc.name,
+      version: doc.version,
+      publish: doc.publish,
+      parameters: doc.parameters.map((p) => ({ ...p })),
+      annotations: doc.annotations.map((a) => ({ ...a })),
+      binding: doc.binding === undefined ? {} : { ...doc.binding },
+      actions,
+      feeds: [],
+      updated: doc.updated,
+    };
+  }
+
+  async list(options: ListOptions & { public?: boolean } = {}): Promise<Record<string, unknown>[]> {
+    const { skip, limit } = listWindow(options, 'packages');
+    const namespace = options.namespace === undefined || options.namespace === '_' ? this.#core.options.namespace : options.namespace;
+    return this.#core.entities
+      .list('package', namespace, true)
+      .filter((p) => options.public !== true || p.publish)
+      .slice(skip, skip + limit)
+      .map((p) => this.#view(p));
+  }
+
+  async get(options: PackageOptions | string): Promise<Record<string, unknown>> {
+    return this.#view(this.#core.entities.get('package', this.#name(options)));
+  }
+
+  async create(options: PackageOptions | string): Promise<Record<string, unknown>> {
+    const o = typeof options === 'string' ? { name: options } : options;
+    return this.#view(this.#put(o, o.overwrite === true));
+  }
+
+  async update(options: PackageOptions): Promise<Record<string, unknown>> {
+    return this.#view(this.#put(options, true));
+  }
+
+  async delete(options: PackageOptions | string): Promise<Record<string, unknown>> {
+    const o = typeof options === 'string' ? { name: options } : options;
+    const q = this.#name(o);
+    const doc = this.#core.entities.get('package', q);
+    const view = this.#view(doc);
+    const inside = this.#core.entities.list('action', `${q.namespace}/${q.name}`, true);
+    if (inside.length > 0 && o.force !== true) throw ewError('EW_PACKAGE_NOT_EMPTY', [inside.length]);
+    for (const action of inside) this.#core.entities.delete('action', action);
+    this.#core.entities.delete('package', q);
+    return view;
+  }
+
+  #put(o: PackageOptions, overwrite: boolean): PackageDoc {
+    const core = this.#core;
+    const q = this.#name(o);
+    const existing = core.entities.find('package', q);
+    if (existing !== undefined && !overwrite) throw ewError('EW_ENTITY_EXISTS', [], { name: fqn(q) });
+    const body = o.package ?? {};
+    let binding = existing?.binding;
+    const given = body['binding'] as { namespace?: unknown; name?: unknown } | undefined;
+    if (given !== undefined && given !== null && typeof given === 'object' && typeof given.name === 'string' && given.name !== '') {
+      const target = { namespace: typeof given.namespace === 'string' && given.namespace !== '_' ? given.namespace : core.options.namespace, name: given.name };
+      let bound: PackageDoc | undefined;
+      try {
+        bound = core.entities.find('package', target);
+      } catch {
+        throw ewError('EW_BINDING_NOT_PACKAGE', []);
+      }
+      if (bound === undefined) throw ewError('EW_BINDING_MISSING', []);
+      if (bound.binding !== undefined) throw ewError('EW_BINDING_TO_BINDING', []);
+      binding = target;
+    }
+    const paramsInput = body['parameters'] ?? o.params;
+    const annotationsInput = body['annotations'] ?? o.annotations;
+    const doc: PackageDoc = {
+      namespace: q.namespace,
+      name: q.name,
+      parameters: paramsInput === undefined ? [...(existing?.parameters ?? [])] : resolveParameters(paramsInput, core.options.parametersLimit),
+      annotations: annotationsInput === undefined ? [...(existing?.annotations ?? [])] : resolveAnnotations(annotationsInput, core.options.parametersLimit),
+      version: nextVersion(body['version'], existing?.version),
+      publish: Boolean(body['publish'] ?? existing?.publish ?? false),
+      updated: monotonicNow(),
+      ...(binding === undefined ? {} : { binding }),
+    };
+    core.entities.put('package', doc);
+    return doc;
+  }
+}
