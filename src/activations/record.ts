@@ -96,7 +96,7 @@ export function toApiView(a: StoredActivation): Activation {
     size === undefined
       ? { status: STATUS_MESSAGES[statusCode], statusCode, success: statusCode === 0, result }
       : { status: STATUS_MESSAGES[statusCode], statusCode, success: statusCode === 0, result, size };
-  const view: { -readonly [K in keyof Activation]: Activation[K] } = {
+  return {
     namespace: a.namespace,
     name: a.name,
     subject: a.subject,
@@ -104,36 +104,36 @@ export function toApiView(a: StoredActivation): Activation {
     version: a.version,
     publish: a.publish,
     start: a.start,
+    ...endAndCause(a),
     response,
     logs: a.logs,
     annotations: a.annotations,
   };
-  // A trigger activation ends at the epoch: OpenWhisk then shows neither `end` nor `duration`.
-  if (a.end !== 0) {
-    view.end = a.end;
-    view.duration = a.duration ?? a.end - a.start;
-  }
-  if (a.cause !== undefined) view.cause = a.cause;
-  return view;
+}
+
+/**
+ * `end`, `duration` and `cause` as OpenWhisk shows them: a trigger activation ends at the epoch, and then shows
+ * neither `end` nor `duration`.
+ */
+function endAndCause(a: StoredActivation): { end?: number; duration?: number; cause?: string } {
+  return {
+    ...(a.end === 0 ? {} : { end: a.end, duration: a.duration ?? a.end - a.start }),
+    ...(a.cause === undefined ? {} : { cause: a.cause }),
+  };
 }
 
 export function toSummary(a: StoredActivation): ActivationSummary {
-  const summary: { -readonly [K in keyof ActivationSummary]: ActivationSummary[K] } = {
+  return {
     activationId: a.activationId,
     namespace: a.namespace,
     name: a.name,
     version: a.version,
     publish: a.publish,
     start: a.start,
+    ...endAndCause(a),
     statusCode: a.response.statusCode,
     annotations: a.annotations,
   };
-  if (a.end !== 0) {
-    summary.end = a.end;
-    summary.duration = a.duration ?? a.end - a.start;
-  }
-  if (a.cause !== undefined) summary.cause = a.cause;
-  return summary;
 }
 
 /** `{error}` results carry a string or an object; this gives the text users should read. */
