@@ -93,9 +93,13 @@ export class ActionsApi {
     this.#core = core;
   }
 
-  async list(options: ListOptions = {}): Promise<Record<string, unknown>[]> {
+  /** The entities (newest first), or with `count: true` only how many there are, as `{actions: n}`. */
+  list(options: ListOptions & { readonly count: true }): Promise<{ actions: number }>;
+  list(options?: ListOptions): Promise<Record<string, unknown>[]>;
+  async list(options: ListOptions = {}): Promise<Record<string, unknown>[] | { actions: number }> {
     const { skip, limit } = listWindow(options, 'actions');
     const namespace = options.namespace === undefined || options.namespace === '_' ? this.#core.options.namespace : options.namespace;
+    if (options.count === true) return { actions: this.#core.entities.list('action', namespace).length };
     return this.#core.entities.list('action', namespace).slice(skip, skip + limit).map((doc) => actionView(doc, false));
   }
 
@@ -194,6 +198,9 @@ export class ActionsApi {
 
   #exec(options: ActionOptions, body: Record<string, unknown>, existing: ActionDoc | undefined, q: { namespace: string; name: string }): Exec {
     const core = this.#core;
+    if ('exec' in body && (typeof body['exec'] !== 'object' || body['exec'] === null || Array.isArray(body['exec']))) {
+      throw ewError('EW_EXEC_INVALID', ["'exec' must be an object."]);
+    }
     const bodyExec = body['exec'] as ActionOptions['exec'] | undefined;
     const components = options.sequence ?? bodyExec?.components ?? (options.exec?.kind === 'sequence' ? options.exec.components : undefined);
     const kindGiven = bodyExec?.kind ?? options.exec?.kind ?? options.kind;
@@ -211,15 +218,19 @@ export class ActionsApi {
       return existing.exec;
     }
     const base = existing !== undefined && !isSequence(existing.exec) ? existing.exec : undefined;
-    const finalCode = code ?? base?.code ?? '';
-    if (typeof finalCode !== 'string') throw ewError('EW_EXEC_INVALID', ['`code` must be a string.']);
-    checkCodeSize(finalCode, core.options);
     const kind = core.canonicalKind(kindGiven ?? base?.kind ?? 'nodejs:default');
+    const image = bodyExec?.image ?? options.exec?.image ?? base?.image;
+    // OpenWhisk refuses an action without code when it reads the body (only a blackbox image may come without).
+    if (code === undefined && base === undefined && !(kind === 'blackbox' && image !== undefined)) {
+      throw ewError('EW_EXEC_INVALID', [`'code' must be a string defined in 'exec' for '${kind}' actions.`]);
+    }
+    const finalCode = code ?? base?.code ?? '';
+    if (typeof finalCode !== 'string') throw ewError('EW_EXEC_INVALID', [`'code' must be a string defined in 'exec' for '${kind}' actions.`]);
+    checkCodeSize(finalCode, core.options);
     if (kind === 'sequence') throw ewError('EW_SEQUENCE_EMPTY', []);
     const main = bodyExec?.main ?? options.exec?.main ?? base?.main;
     if (main !== undefined && (typeof main !== 'string' || !isValidMain(main))) throw ewError('EW_MAIN_INVALID', [String(main)]);
     const binaryGiven = bodyExec?.binary ?? options.exec?.binary;
-    const image = bodyExec?.image ?? options.exec?.image ?? base?.image;
     return {
       kind,
       code: finalCode,

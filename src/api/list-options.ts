@@ -5,6 +5,8 @@ export interface ListOptions {
   readonly namespace?: string;
   readonly skip?: number | string;
   readonly limit?: number | string;
+  /** Only the number of entities, as `{<collection>: n}`. */
+  readonly count?: boolean;
 }
 
 export const LIST_DEFAULT_LIMIT = 30;

@@ -3,7 +3,7 @@
  * OpenWhisk, so firing a trigger reads one document.
  */
 import type { EngineCore } from '../engine-core';
-import { fqn, requireNoPackage } from '../entities/names';
+import { entityPath, fqn, requireNoPackage } from '../entities/names';
 import { resolveAction } from '../entities/resolve-action';
 import type { KeyValue, RuleDoc, RuleStatus, TriggerDoc } from '../entities/types';
 import { nextVersion, resolveAnnotations } from '../entities/validate';
@@ -34,9 +34,13 @@ export class RulesApi {
     this.#core = core;
   }
 
-  async list(options: ListOptions = {}): Promise<Record<string, unknown>[]> {
+  /** The entities (newest first), or with `count: true` only how many there are, as `{rules: n}`. */
+  list(options: ListOptions & { readonly count: true }): Promise<{ rules: number }>;
+  list(options?: ListOptions): Promise<Record<string, unknown>[]>;
+  async list(options: ListOptions = {}): Promise<Record<string, unknown>[] | { rules: number }> {
     const { skip, limit } = listWindow(options, 'rules');
     const namespace = options.namespace === undefined || options.namespace === '_' ? this.#core.options.namespace : options.namespace;
+    if (options.count === true) return { rules: this.#core.entities.list('rule', namespace).length };
     return this.#core.entities.list('rule', namespace).slice(skip, skip + limit).map((r) => this.#view(r));
   }
 
@@ -133,7 +137,8 @@ export class RulesApi {
     }
     if (trigger === undefined) return;
     const rules = { ...trigger.rules };
-    const key = fqn(rule);
+    // Keyed by the rule's document id (`ns/name`, no leading slash), as OpenWhisk writes the trigger's rule map.
+    const key = entityPath(rule);
     if (status === undefined) delete rules[key];
     else rules[key] = { action: `/${rule.action.path}/${rule.action.name}`, status };
     core.entities.put('trigger', { ...trigger, rules });
@@ -142,7 +147,7 @@ export class RulesApi {
   #status(rule: RuleDoc): RuleStatus {
     try {
       const trigger = this.#core.entities.find('trigger', { namespace: rule.trigger.path, name: rule.trigger.name });
-      return trigger?.rules[fqn(rule)]?.status ?? 'inactive';
+      return trigger?.rules[entityPath(rule)]?.status ?? 'inactive';
     } catch {
       return 'inactive';
     }

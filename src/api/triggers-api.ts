@@ -64,9 +64,13 @@ export class TriggersApi {
     this.#core = core;
   }
 
-  async list(options: ListOptions = {}): Promise<Record<string, unknown>[]> {
+  /** The entities (newest first), or with `count: true` only how many there are, as `{triggers: n}`. */
+  list(options: ListOptions & { readonly count: true }): Promise<{ triggers: number }>;
+  list(options?: ListOptions): Promise<Record<string, unknown>[]>;
+  async list(options: ListOptions = {}): Promise<Record<string, unknown>[] | { triggers: number }> {
     const { skip, limit } = listWindow(options, 'triggers');
     const namespace = options.namespace === undefined || options.namespace === '_' ? this.#core.options.namespace : options.namespace;
+    if (options.count === true) return { triggers: this.#core.entities.list('trigger', namespace).length };
     return this.#core.entities.list('trigger', namespace).slice(skip, skip + limit).map(triggerView);
   }
 
@@ -110,7 +114,7 @@ export class TriggersApi {
     const start = Date.now();
     const logs: string[] = [];
     for (const [ruleName, rule] of rules) {
-      const base = { rule: ruleName.slice(1), action: rule.action.slice(1) };
+      const base = { rule: ruleName, action: rule.action.slice(1) };
       if (rule.status !== 'active') {
         logs.push(JSON.stringify({ ...base, statusCode: 1, success: false, error: `Rule '${base.rule}' is inactive, action '${base.action}' was not activated.` }));
         continue;

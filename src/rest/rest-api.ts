@@ -104,13 +104,15 @@ function objectBody(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
+/** A boolean query parameter, read as akka-http (OpenWhisk's server) reads one. */
 function flag(query: URLSearchParams, name: string): boolean {
-  const value = query.get(name);
-  return value === 'true' || value === '';
+  const value = query.get(name)?.toLowerCase();
+  return value === '' || value === 'true' || value === 'yes' || value === 'on' || value === '1';
 }
 
 function authorized(header: string | undefined, expected: Buffer): boolean {
-  if (header === undefined || !header.startsWith('Basic ')) return false;
+  // The scheme name is case-insensitive (RFC 7235).
+  if (header === undefined || !/^basic /i.test(header)) return false;
   const given = Buffer.from(Buffer.from(header.slice(6).trim(), 'base64').toString('utf8'));
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
@@ -152,7 +154,8 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
     const blocking = flag(query, 'blocking');
     const timeoutParam = query.get('timeout');
     let wait = engine.options.maxBlockingWait;
-    if (blocking && timeoutParam !== null) {
+    // OpenWhisk checks `timeout` whenever it is given, blocking or not.
+    if (timeoutParam !== null) {
       const t = Number(timeoutParam);
       checkWaitTimeout(Number.isInteger(t) ? t : -1);
       wait = Math.min(t, wait);
@@ -203,7 +206,12 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
       return send(res, 200, [ns]);
     }
     const { namespace, collection, rest } = target;
-    const listOptions = { namespace: ns, ...(query.has('limit') ? { limit: query.get('limit') as string } : {}), ...(query.has('skip') ? { skip: query.get('skip') as string } : {}) };
+    const listOptions = {
+      namespace: ns,
+      ...(query.has('limit') ? { limit: query.get('limit') as string } : {}),
+      ...(query.has('skip') ? { skip: query.get('skip') as string } : {}),
+      ...(flag(query, 'count') ? { count: true } : {}),
+    };
     const readBodyIfAny = async (): Promise<unknown> => (method === 'GET' || method === 'DELETE' ? undefined : jsonBody(req, limit));
 
     switch (collection) {

@@ -78,7 +78,7 @@ function parseBody(raw: Buffer, contentType: string): { fields?: Record<string, 
 
 export function createWebActions(engine: Engine, auth: Buffer, bodyLimit: number) {
   const credentialsMatch = (header: string | undefined): boolean => {
-    if (header === undefined || !header.startsWith('Basic ')) return false;
+    if (header === undefined || !/^basic /i.test(header)) return false;
     const given = Buffer.from(Buffer.from(header.slice(6).trim(), 'base64').toString('utf8'));
     return given.length === auth.length && timingSafeEqual(given, auth);
   };

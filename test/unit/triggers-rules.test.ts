@@ -232,10 +232,10 @@ describe('rules: status, enable, disable', () => {
       action: { path: 'guest', name: 'a' },
     });
     expect(await engine.rules.get('r')).toMatchObject({ status: 'active' });
-    expect(((await engine.triggers.get('t')) as any).rules).toEqual({ '/guest/r': { action: { path: 'guest', name: 'a' }, status: 'active' } });
+    expect(((await engine.triggers.get('t')) as any).rules).toEqual({ 'guest/r': { action: { path: 'guest', name: 'a' }, status: 'active' } });
     await engine.rules.disable('r');
     expect(await engine.rules.get({ name: 'r' })).toMatchObject({ status: 'inactive' });
-    expect(((await engine.triggers.get('t')) as any).rules['/guest/r'].status).toBe('inactive');
+    expect(((await engine.triggers.get('t')) as any).rules['guest/r'].status).toBe('inactive');
   });
 
   it('still records the trigger activation when another rule is active, logging the inactive rule as a failure', async () => {
@@ -320,7 +320,7 @@ describe('rules: create, update, delete', () => {
     await engine.rules.disable('r');
     const updated: any = await engine.rules.update({ name: 'r', trigger: 't', action: 'b' });
     expect(updated).toMatchObject({ action: { path: 'guest', name: 'b' }, version: '0.0.2' });
-    expect(((await engine.triggers.get('t')) as any).rules['/guest/r'].action).toEqual({ path: 'guest', name: 'b' });
+    expect(((await engine.triggers.get('t')) as any).rules['guest/r'].action).toEqual({ path: 'guest', name: 'b' });
   });
 
   it('keeps an inactive rule inactive when it is updated', async () => {
@@ -345,7 +345,7 @@ describe('rules: create, update, delete', () => {
     await engine.rules.disable('r');
     await engine.rules.update({ name: 'r', trigger: 't2', action: 'a' });
     expect(((await engine.triggers.get('t1')) as any).rules).toEqual({});
-    expect(Object.keys(((await engine.triggers.get('t2')) as any).rules)).toEqual(['/guest/r']);
+    expect(Object.keys(((await engine.triggers.get('t2')) as any).rules)).toEqual(['guest/r']);
     expect(await engine.rules.get('r')).toMatchObject({ trigger: { path: 'guest', name: 't2' } });
   });
 
