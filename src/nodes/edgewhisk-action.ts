@@ -10,7 +10,7 @@ import type { Activation } from '../activations/record';
 import type { NodeEngine } from './lib/node-engine';
 import { isValidEntityName } from '../entities/names';
 import { isValidMain } from '../entities/validate';
-import { claimActionName, releaseActionName, type EngineLease } from './lib/engine-registry';
+import { claimActionName, forgetNode, releaseActionName, renamedFrom, type EngineLease } from './lib/engine-registry';
 import { leaseEngineFor } from './lib/engine-source';
 import { ActivationError, asError, errorStatus, shortText } from './lib/node-errors';
 import { hasTemplates, renderParams, staticParams, type ParamDef } from './lib/param-templates';
@@ -141,6 +141,8 @@ export default function register(RED: RedApi): void {
 
     if (mode === 'define') {
       const owner = claimActionName(engine, name, node.id);
+      const previous = renamedFrom(engine, node.id, name);
+      if (previous !== undefined) engine.actions.delete({ name: previous }).catch(() => undefined);
       if (owner !== undefined) {
         node.error(`The action name '${name}' is already defined by node ${owner} in this engine; action names must be unique.`);
         setStatus({ fill: 'red', shape: 'ring', text: 'name clash' });
@@ -244,7 +246,10 @@ export default function register(RED: RedApi): void {
         if (ownsName) {
           releaseActionName(engine, name, node.id);
           // A removed (or disabled) node takes its action with it; a redeployed one keeps it, and its warm containers.
-          if (removed && !engine.closed) await engine.actions.delete({ name }).catch(() => undefined);
+          if (removed && !engine.closed) {
+            forgetNode(engine, node.id);
+            await engine.actions.delete({ name }).catch(() => undefined);
+          }
         }
         await current?.release();
       };

@@ -64,3 +64,18 @@ async function nextMessageAfter(fn: () => void): Promise<void> {
   fn();
   await got;
 }
+
+describe('renaming an action node', () => {
+  it('removes the action under the old name when a redeployed node defines a new one', async () => {
+    const named = (action: string) => [tab, { id: 'a1', type: 'edgewhisk-action', z: 'f1', action, code: 'function main() { return {}; }', wires: [['out']] }, { id: 'out', type: 'helper', z: 'f1' }];
+    await helper.load(NODES, named('old-name'));
+    const probe = acquireSharedEngine();
+    await nextMessageAfter(() => helper.getNode('a1').receive({ payload: {} }));
+    await helper.setFlows(named('new-name'), 'nodes');
+    await nextMessageAfter(() => helper.getNode('a1').receive({ payload: {} }));
+    const names = (await probe.engine.actions.list()).map((a) => a['name']);
+    expect(names).toContain('new-name');
+    expect(names).not.toContain('old-name');
+    await probe.release();
+  });
+});

@@ -78,3 +78,28 @@ export function releaseActionName(engine: NodeEngine, name: string, nodeId: stri
   const names = owners.get(engine);
   if (names?.get(name) === nodeId) names.delete(name);
 }
+
+// The action name each node defined last, per engine: when a redeployed node defines a different name, the action
+// under its old name would otherwise linger in the engine, invisible in the flows.
+const lastNames = new WeakMap<NodeEngine, Map<string, string>>();
+
+/**
+ * Records that `nodeId` now defines `name`; returns the name it defined before if that differs and no node owns
+ * it any more (the caller deletes that action).
+ */
+export function renamedFrom(engine: NodeEngine, nodeId: string, name: string): string | undefined {
+  let names = lastNames.get(engine);
+  if (names === undefined) {
+    names = new Map();
+    lastNames.set(engine, names);
+  }
+  const previous = names.get(nodeId);
+  names.set(nodeId, name);
+  if (previous === undefined || previous === name || owners.get(engine)?.has(previous) === true) return undefined;
+  return previous;
+}
+
+/** Forgets a node that was removed from the flows (its action is deleted with it). */
+export function forgetNode(engine: NodeEngine, nodeId: string): void {
+  lastNames.get(engine)?.delete(nodeId);
+}
