@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createEngine, ProcessRuntime } from '../../src/index';
@@ -116,5 +117,10 @@ describe('process runtime', () => {
     const out = (await engine.actions.invoke({ name: 'z', params: { name: 'zip' }, blocking: true, result: true })) as { text: string; cwd: string };
     expect(out.text).toBe('hello zip');
     expect(out.cwd).toMatch(/edgewhisk-action-/);
+    // The unpacked folder lives in the container's own TMPDIR, which is removed with the container.
+    expect(existsSync(out.cwd)).toBe(true);
+    await engine.close(1000);
+    for (let i = 0; i < 50 && existsSync(out.cwd); i++) await sleep(20);
+    expect(existsSync(out.cwd)).toBe(false);
   });
 });

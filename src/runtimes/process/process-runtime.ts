@@ -7,7 +7,9 @@
  * engine: `destroy()` kills their group, and each proxy exits by itself when the engine's process is gone.
  */
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -97,9 +99,14 @@ class ProcessContainer implements Container {
   #rssTimer: NodeJS.Timeout | undefined;
   #busy = 0;
 
+  /** The container's own temporary directory (unpacked archives live there); removed when the container ends. */
+  readonly #tmp: string;
+
   constructor(id: string, command: string, args: string[], spec: ContainerSpec, startTimeout: number) {
     this.id = id;
     this.#spec = spec;
+    // Even a proxy killed with SIGKILL leaves nothing in the system's temp folder: its TMPDIR is removed here.
+    this.#tmp = mkdtempSync(join(tmpdir(), `edgewhisk-${id}-`));
     // Interleaved output of concurrent runs cannot be split per activation; OpenWhisk collects none then either.
     this.#collectLogs = spec.concurrency <= 1;
     this.#agent = new Agent({ keepAlive: true, maxSockets: Math.max(1, spec.concurrency) });
@@ -115,6 +122,7 @@ class ProcessContainer implements Container {
         PYTHONDONTWRITEBYTECODE: '1',
         HOST: '127.0.0.1',
         PORT: '0',
+        TMPDIR: this.#tmp,
         EW_READY_FD: '3',
         EW_PARENT_PID: String(process.pid),
         ...(spec.concurrency > 1 ? { __OW_ALLOW_CONCURRENT: 'true' } : {}),
@@ -129,7 +137,10 @@ class ProcessContainer implements Container {
             : `could not start ${command}: ${error.message}`,
       }),
     );
-    this.#child.on('exit', (code, signal) => this.#onExit(code, signal));
+    this.#child.on('exit', (code, signal) => {
+      rm(this.#tmp, { recursive: true, force: true }).catch(() => undefined);
+      this.#onExit(code, signal);
+    });
     this.#pipe(this.#child.stdout as Readable, 'stdout');
     this.#pipe(this.#child.stderr as Readable, 'stderr');
     this.#started = new Promise<number>((resolve, reject) => {
