@@ -61,13 +61,19 @@ export async function closeSharedEngine(): Promise<void> {
 // Action names are unique per engine: the first node to claim a name owns it until it closes.
 const owners = new WeakMap<NodeEngine, Map<string, string>>();
 
+/** The per-engine map in `maps`, created on first use. */
+function mapFor(maps: WeakMap<NodeEngine, Map<string, string>>, engine: NodeEngine): Map<string, string> {
+  let map = maps.get(engine);
+  if (map === undefined) {
+    map = new Map();
+    maps.set(engine, map);
+  }
+  return map;
+}
+
 /** Claims `name` in `engine` for `nodeId`; returns the id of another node that already owns it, if any. */
 export function claimActionName(engine: NodeEngine, name: string, nodeId: string): string | undefined {
-  let names = owners.get(engine);
-  if (names === undefined) {
-    names = new Map();
-    owners.set(engine, names);
-  }
+  const names = mapFor(owners, engine);
   const owner = names.get(name);
   if (owner !== undefined && owner !== nodeId) return owner;
   names.set(name, nodeId);
@@ -88,11 +94,7 @@ const lastNames = new WeakMap<NodeEngine, Map<string, string>>();
  * it any more (the caller deletes that action).
  */
 export function renamedFrom(engine: NodeEngine, nodeId: string, name: string): string | undefined {
-  let names = lastNames.get(engine);
-  if (names === undefined) {
-    names = new Map();
-    lastNames.set(engine, names);
-  }
+  const names = mapFor(lastNames, engine);
   const previous = names.get(nodeId);
   names.set(nodeId, name);
   if (previous === undefined || previous === name || owners.get(engine)?.has(previous) === true) return undefined;
