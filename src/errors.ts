@@ -159,17 +159,3 @@ export function ewError<C extends ErrorCode>(
 export function isEdgeWhiskError(value: unknown, code?: ErrorCode): value is EdgeWhiskError {
   return value instanceof EdgeWhiskError && (code === undefined || value.code === code);
 }
-
-/** Normalises anything thrown into an Error (user code may throw strings, `null`, or plain objects). */
-export function toError(value: unknown): Error {
-  if (value instanceof Error) return value;
-  return new Error(typeof value === 'string' ? value : safeJson(value));
-}
-
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}

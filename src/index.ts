@@ -1,8 +1,6 @@
 /**
- * node-red-contrib-edgewhisk: the embedded engine's public API.
- *
- * `const { createEngine } = require('node-red-contrib-edgewhisk')` works from plain Node.js; the Node-RED nodes
- * are a thin layer over the same engine.
+ * The package's main entry: the embedded engine's public API. It loads from plain Node.js with no Node-RED
+ * installed (`createEngine()`); the Node-RED nodes under `nodes/` are a thin layer over the same engine.
  */
 export { createEngine, Engine, type EngineConfig, type EngineStats } from './engine';
 export { DEFAULTS, resolveOptions, type EngineOptions, type EngineOptionsInput, type ActionLimitRanges, type LimitRange } from './options';

@@ -63,8 +63,6 @@ interface Entry {
 export interface Lease {
   readonly container: Container;
   readonly needsInit: boolean;
-  /** For the activation record's `initTime`-free cold-start accounting. */
-  readonly cold: boolean;
   /** @internal */
   readonly entry: Entry;
 }
@@ -182,7 +180,7 @@ export class ContainerPool extends EventEmitter {
     if (warm !== undefined) {
       for (const entry of warm) {
         if ((entry.state === 'warm' || entry.state === 'paused') && entry.initialized && entry.active < entry.maxConcurrency) {
-          return this.#lease(entry, false, false);
+          return this.#lease(entry, false);
         }
       }
     }
@@ -193,7 +191,7 @@ export class ContainerPool extends EventEmitter {
           this.#assignKey(entry, request);
           entry.state = 'warm';
           queueMicrotask(() => this.#backfillPrewarms());
-          return this.#lease(entry, true, false);
+          return this.#lease(entry, true);
         }
       }
     }
@@ -202,10 +200,10 @@ export class ContainerPool extends EventEmitter {
     if (!this.#fits(request.memory) && !this.#evictFor(request.memory)) return undefined;
     const entry = this.#startContainer(request.runtime, request.kind, request.memory, request.image, request.concurrency);
     this.#assignKey(entry, request);
-    return this.#lease(entry, true, true);
+    return this.#lease(entry, true);
   }
 
-  #lease(entry: Entry, needsInit: boolean, cold: boolean): Promise<Lease> {
+  #lease(entry: Entry, needsInit: boolean): Promise<Lease> {
     entry.active++;
     if (entry.pauseTimer !== undefined) {
       clearTimeout(entry.pauseTimer);
@@ -217,7 +215,7 @@ export class ContainerPool extends EventEmitter {
       entry.ready = container.resume?.() ?? Promise.resolve();
     }
     return entry.ready.then(
-      () => ({ container: entry.container as Container, needsInit, cold, entry }),
+      () => ({ container: entry.container as Container, needsInit, entry }),
       (error: unknown) => {
         // The container never came up (or could not be resumed): give its memory back and let others try.
         entry.active = Math.max(0, entry.active - 1);

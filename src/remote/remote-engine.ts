@@ -155,9 +155,9 @@ class RemoteActions {
 
   async start(options: { name: string; params?: unknown }): Promise<{ activationId: string; activation: Promise<Activation> }> {
     const { activationId } = (await call(() => this.client.actions.invoke({ name: options.name, params: (options.params ?? {}) as Options, blocking: false }))) as { activationId: string };
-    const action = await this.get({ name: options.name, code: false }).catch(() => undefined);
-    const timeout = ((action?.['limits'] as { timeout?: number } | undefined)?.timeout ?? 60_000) + 60_000;
-    const activation = this.wait(activationId, timeout);
+    // The record normally appears as soon as the action ends; the bound only ends a wait for one that never does.
+    // It is the longest possible action plus a minute, so no extra request per invocation is needed to learn it.
+    const activation = this.wait(activationId, DEFAULTS.limits.timeout.max + 60_000);
     activation.catch(() => undefined);
     return { activationId, activation };
   }

@@ -10,7 +10,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Activation } from '../activations/record';
 import type { Engine } from '../engine';
-import { ewError, isEdgeWhiskError, type EdgeWhiskError } from '../errors';
+import { ewError, isEdgeWhiskError } from '../errors';
 import { checkWaitTimeout } from '../api/actions-api';
 import { createWebActions, parseWebPath } from './web-actions';
 
@@ -141,12 +141,16 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
   const limit = options.bodyLimit ?? engine.options.codeLimit + 1_048_576;
   const ns = engine.options.namespace;
 
-  /** Entity name with its namespace, as the engine expects: `_` and the configured one are the same. */
-  const entity = (namespace: string, rest: string[]): string => {
-    if (rest.length === 0 || rest.some((r) => r === '')) throw new HttpError(404, NOT_FOUND);
+  /** `_` and the configured namespace are the same; any other is not this key's to touch. */
+  const checkNamespace = (namespace: string): void => {
     if (namespace !== '_' && namespace !== ns) {
       throw new HttpError(403, 'The supplied authentication is not authorized to access this resource.');
     }
+  };
+  /** Entity name with its namespace, as the engine expects. */
+  const entity = (namespace: string, rest: string[]): string => {
+    if (rest.length === 0 || rest.some((r) => r === '')) throw new HttpError(404, NOT_FOUND);
+    checkNamespace(namespace);
     return `/${ns}/${rest.join('/')}`;
   };
 
@@ -217,7 +221,7 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
     switch (collection) {
       case 'limits': {
         if (method !== 'GET') throw new HttpError(405, METHOD_NOT_ALLOWED);
-        entity(namespace, ['limits']);
+        checkNamespace(namespace);
         const o = engine.options;
         return send(res, 200, {
           concurrentInvocations: o.concurrentInvocations,
@@ -235,7 +239,7 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
       case 'actions': {
         if (rest.length === 0) {
           if (method !== 'GET') throw new HttpError(405, METHOD_NOT_ALLOWED);
-          entity(namespace, ['x']);
+          checkNamespace(namespace);
           return send(res, 200, await engine.actions.list(listOptions));
         }
         const name = entity(namespace, rest);
@@ -251,7 +255,7 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
       case 'triggers': {
         if (rest.length === 0) {
           if (method !== 'GET') throw new HttpError(405, METHOD_NOT_ALLOWED);
-          entity(namespace, ['x']);
+          checkNamespace(namespace);
           return send(res, 200, await engine.triggers.list(listOptions));
         }
         const name = entity(namespace, rest);
@@ -272,7 +276,7 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
       case 'rules': {
         if (rest.length === 0) {
           if (method !== 'GET') throw new HttpError(405, METHOD_NOT_ALLOWED);
-          entity(namespace, ['x']);
+          checkNamespace(namespace);
           return send(res, 200, await engine.rules.list(listOptions));
         }
         const name = entity(namespace, rest);
@@ -305,7 +309,7 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
       case 'packages': {
         if (rest.length === 0) {
           if (method !== 'GET') throw new HttpError(405, METHOD_NOT_ALLOWED);
-          entity(namespace, ['x']);
+          checkNamespace(namespace);
           return send(res, 200, await engine.packages.list({ ...listOptions, public: flag(query, 'public') }));
         }
         const name = entity(namespace, rest);
@@ -319,7 +323,7 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
       }
       case 'activations': {
         if (method !== 'GET') throw new HttpError(405, METHOD_NOT_ALLOWED);
-        entity(namespace, ['x']);
+        checkNamespace(namespace);
         if (rest.length === 0) {
           const listed = await engine.activations.list({
             ...listOptions,
@@ -346,14 +350,10 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
   return (req, res) => {
     handle(req, res).catch((error: unknown) => {
       if (error instanceof HttpError) return sendError(res, error.status, error.message);
-      if (isEdgeWhiskError(error)) return sendError(res, statusFor(error), error.message);
+      if (isEdgeWhiskError(error)) return sendError(res, error.statusCode, error.message);
       // Misuse of an engine API by the request (wrong types) is the client's error, not the server's.
       if (error instanceof TypeError) return sendError(res, 400, error.message);
       sendError(res, 500, 'The server encountered an internal error.');
     });
   };
-}
-
-function statusFor(error: EdgeWhiskError): number {
-  return error.statusCode;
 }

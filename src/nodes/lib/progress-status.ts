@@ -48,10 +48,6 @@ export class ProgressStatus {
     this.#show(status);
   }
 
-  isTracking(activationId: string): boolean {
-    return this.#queued.has(activationId) || this.#running.has(activationId);
-  }
-
   close(): void {
     this.#closed = true;
     clearTimeout(this.#timer);

@@ -253,7 +253,10 @@ class ProcessContainer implements Container {
 
   #awaitSentinels(): Promise<void> {
     if (!this.#collectLogs || this.#dead !== undefined) return Promise.resolve();
-    if (this.#sentinels.stdout > 0 && this.#sentinels.stderr > 0) return this.#endLogs();
+    if (this.#sentinels.stdout > 0 && this.#sentinels.stderr > 0) {
+      this.#current = undefined;
+      return Promise.resolve();
+    }
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.#sentinelWaiter = undefined;
@@ -264,12 +267,10 @@ class ProcessContainer implements Container {
         this.#sentinelWaiter = undefined;
         resolve();
       };
-    }).then(() => this.#endLogs());
-  }
-
-  #endLogs(): Promise<void> {
-    this.#current = undefined;
-    return Promise.resolve();
+    }).then(() => {
+      // The activation's logs end here; anything later belongs to no activation.
+      this.#current = undefined;
+    });
   }
 
   #pipe(stream: Readable, name: 'stdout' | 'stderr'): void {
