@@ -7,11 +7,13 @@
  * It behaves like OpenWhisk's Node.js runtime (action-proxy-protocol §2-§6): the same state machine, responses,
  * status codes and log sentinels, so the engine judges it like any OpenWhisk image. Environment:
  * - `PORT` (default 8080; 0 = any free port) and `HOST` (default 0.0.0.0);
+ * - `SOCKET`: a Unix socket path to listen on instead of TCP (EdgeWhisk's Docker runtime mounts one directory per
+ *   container, so the engine reaches the proxy with no network at all); any user may connect to it;
  * - `__OW_ALLOW_CONCURRENT=true` accepts overlapping `/run` calls;
- * - `EW_READY_FD`: a file descriptor that receives `{"port": n}` once listening (EdgeWhisk's process runtime);
+ * - `EW_READY_FD`: a file descriptor that receives `{"port": n}` (or `{"socket": path}`) once listening;
  * - `EW_PARENT_PID`: the proxy exits when that process is gone, so it never outlives the engine that started it.
  */
-import { closeSync, writeSync } from 'node:fs';
+import { closeSync, rmSync, writeSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadAction, type Entry } from './action-loader';
@@ -154,11 +156,11 @@ function watchParent(): void {
   timer.unref();
 }
 
-function announce(port: number): void {
+function announce(where: { port: number } | { socket: string }): void {
   const fd = Number(process.env['EW_READY_FD']);
   if (!Number.isInteger(fd) || fd < 0) return;
   try {
-    writeSync(fd, `${JSON.stringify({ port })}\n`);
+    writeSync(fd, `${JSON.stringify(where)}\n`);
     closeSync(fd);
   } catch {
     // Nobody is listening on that descriptor; the proxy still serves.
@@ -180,10 +182,18 @@ export function startServer(): void {
     process.stderr.write(`Cannot serve: ${describeError(error)}\n`);
     process.exit(1);
   });
-  const port = Number(process.env['PORT'] ?? 8080);
-  server.listen(Number.isInteger(port) && port >= 0 ? port : 8080, process.env['HOST'] ?? '0.0.0.0', () => {
-    announce((server.address() as AddressInfo).port);
-  });
+  const socket = process.env['SOCKET'] ?? '';
+  if (socket !== '') {
+    // A socket file left by an earlier proxy in the same directory would make listen fail with EADDRINUSE.
+    rmSync(socket, { force: true });
+    // The engine may run as another user than the proxy (a container's uid): it must be able to connect.
+    server.listen({ path: socket, readableAll: true, writableAll: true }, () => announce({ socket }));
+  } else {
+    const port = Number(process.env['PORT'] ?? 8080);
+    server.listen(Number.isInteger(port) && port >= 0 ? port : 8080, process.env['HOST'] ?? '0.0.0.0', () => {
+      announce({ port: (server.address() as AddressInfo).port });
+    });
+  }
   watchParent();
   process.on('SIGTERM', () => process.exit(0));
 }

@@ -10,6 +10,8 @@ It keeps the state machine, responses, status codes and log sentinels of OpenWhi
 array"). Environment:
 
 - `PORT` (default 8080; 0 = any free port) and `HOST` (default 0.0.0.0);
+- `SOCKET`: a Unix socket path to listen on instead of TCP (EdgeWhisk's Docker runtime mounts one directory per
+  container, so the engine reaches the proxy with no network at all); the socket is made connectable by any user;
 - `__OW_ALLOW_CONCURRENT=true` accepts overlapping `/run` calls;
 - `EW_READY_FD`: a file descriptor that receives `{"port": n}` once listening (EdgeWhisk's process runtime);
 - `EW_PARENT_PID`: the proxy exits when that process is gone, so it never outlives the engine that started it.
@@ -726,9 +728,38 @@ class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
         pass
 
 
+class UnixHandler(Handler):
+    disable_nagle_algorithm = False  # TCP_NODELAY does not exist on a Unix socket
+
+    def address_string(self):
+        return 'unix'
+
+
+class UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 1024
+
+    def handle_error(self, request, client_address):
+        pass
+
+
 def make_server(host, port):
     Server.address_family = socket.AF_INET6 if ':' in host else socket.AF_INET
     return Server((host, port), Handler)
+
+
+def make_unix_server(path):
+    # A leftover socket file from an earlier proxy would make bind fail; nothing else may live at that path.
+    try:
+        if os.path.exists(path) and not os.path.isdir(path):
+            os.unlink(path)
+    except OSError:
+        pass
+    server = UnixServer(path, UnixHandler)
+    # The engine may run as another user than the proxy (a container's uid): let it connect.
+    os.chmod(path, 0o666)
+    return server
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -779,7 +810,7 @@ def watch_parent():
     threading.Thread(target=loop, name='ew-parent-watch', daemon=True).start()
 
 
-def announce(port):
+def announce(port, unix_path=''):
     try:
         fd = int(os.environ.get('EW_READY_FD', ''))
     except ValueError:
@@ -787,7 +818,8 @@ def announce(port):
     if fd < 0:
         return
     try:
-        os.write(fd, ('{"port": %d}\n' % port).encode('ascii'))
+        message = {'socket': unix_path} if unix_path else {'port': port}
+        os.write(fd, (json.dumps(message) + '\n').encode('utf-8'))
     except OSError:
         pass  # nobody listens on that descriptor; the proxy still serves
     try:
@@ -801,6 +833,7 @@ def main():
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: shutdown(0))
     host = os.environ.get('HOST') or '0.0.0.0'
+    unix_path = os.environ.get('SOCKET') or ''
     try:
         port = int(os.environ.get('PORT', '8080'))
     except ValueError:
@@ -808,11 +841,11 @@ def main():
     if port < 0 or port > 65535:
         port = 8080
     try:
-        server = make_server(host, port)
+        server = make_unix_server(unix_path) if unix_path else make_server(host, port)
     except OSError as error:
         log_error('Cannot serve: %s' % error)
         shutdown(1)
-    announce(server.server_address[1])
+    announce(0 if unix_path else server.server_address[1], unix_path)
     watch_parent()
     try:
         server.serve_forever(poll_interval=0.5)

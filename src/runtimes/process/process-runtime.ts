@@ -10,13 +10,12 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { Agent } from 'node:http';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { builtFile } from '../../util/compiled-path';
 import type { Container, ContainerFailure, ContainerSpec, InitPayload, LogSink, Outcome, RunPayload, Runtime } from '../runtime';
-import { LineSplitter } from './line-splitter';
-import { postJson } from './post-json';
+import { HEAP_EXHAUSTED } from '../proxy-client/heap-exhausted';
+import { ProxySession } from '../proxy-client/proxy-session';
 
 export const PROCESS_KINDS = Object.freeze(['nodejs:20', 'python:3']);
 
@@ -27,9 +26,6 @@ export interface ProcessRuntimeOptions {
   readonly startTimeout?: number;
 }
 
-const SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX';
-/** After a response, how long to wait for the sentinels that close the activation's logs (OpenWhisk: 2 s idle). */
-const SENTINEL_WAIT_MS = 2_000;
 const RSS_CHECK_MS = 250;
 const PAGE_SIZE = 4096;
 
@@ -77,27 +73,17 @@ export class ProcessRuntime implements Runtime {
   }
 }
 
-type Pending = { logs: LogSink };
-
 class ProcessContainer implements Container {
   readonly id: string;
   readonly #spec: ContainerSpec;
-  readonly #agent: Agent;
+  readonly #session: ProxySession;
   readonly #child: ReturnType<typeof spawn>;
   readonly #started: Promise<number>;
-  readonly #collectLogs: boolean;
-  #port = 0;
-  #current: Pending | undefined;
-  #sentinels = { stdout: 0, stderr: 0 };
-  #sentinelWaiter: (() => void) | undefined;
-  #dead: ContainerFailure | undefined;
-  #deadListeners: ((failure: ContainerFailure) => void)[] = [];
+  #startListeners: ((failure: ContainerFailure) => void)[] = [];
   #exitListener: ((failure: ContainerFailure) => void) | undefined;
   #destroyed = false;
   #oom = false;
-  #stderrTail = '';
   #rssTimer: NodeJS.Timeout | undefined;
-  #busy = 0;
 
   /** The container's own temporary directory (unpacked archives live there); removed when the container ends. */
   readonly #tmp: string;
@@ -107,9 +93,7 @@ class ProcessContainer implements Container {
     this.#spec = spec;
     // Even a proxy killed with SIGKILL leaves nothing in the system's temp folder: its TMPDIR is removed here.
     this.#tmp = mkdtempSync(join(tmpdir(), `edgewhisk-${id}-`));
-    // Interleaved output of concurrent runs cannot be split per activation; OpenWhisk collects none then either.
-    this.#collectLogs = spec.concurrency <= 1;
-    this.#agent = new Agent({ keepAlive: true, maxSockets: Math.max(1, spec.concurrency) });
+    this.#session = new ProxySession(spec.concurrency);
     this.#child = spawn(command, args, {
       // Its own process group, so a timeout kills everything the action started too.
       detached: true,
@@ -141,14 +125,15 @@ class ProcessContainer implements Container {
       rm(this.#tmp, { recursive: true, force: true }).catch(() => undefined);
       this.#onExit(code, signal);
     });
-    this.#pipe(this.#child.stdout as Readable, 'stdout');
-    this.#pipe(this.#child.stderr as Readable, 'stderr');
+    this.#session.pipe(this.#child.stdout as Readable, 'stdout');
+    this.#session.pipe(this.#child.stderr as Readable, 'stderr');
     this.#started = new Promise<number>((resolve, reject) => {
       const ready = this.#child.stdio[3] as Readable | null;
       const timer = setTimeout(() => reject(new Error(`the process did not start listening within ${startTimeout} ms`)), startTimeout);
-      this.#deadListeners.push((failure) => {
+      this.#startListeners.push((failure) => {
         clearTimeout(timer);
-        reject(new Error(`The ${spec.kind} process did not start: ${failure.detail ?? 'unknown reason'}${this.#stderrTail ? `: ${this.#stderrTail.trim()}` : ''}`));
+        const stderr = this.#session.stderrTail.trim();
+        reject(new Error(`The ${spec.kind} process did not start: ${failure.detail ?? 'unknown reason'}${stderr ? `: ${stderr}` : ''}`));
       });
       let text = '';
       ready?.on('error', () => undefined);
@@ -169,11 +154,12 @@ class ProcessContainer implements Container {
 
   async started(): Promise<Container> {
     try {
-      this.#port = await this.#started;
+      this.#session.connect({ port: await this.#started });
     } catch (error) {
       await this.destroy();
       throw error;
     }
+    this.#startListeners = [];
     this.#child.unref();
     this.#startMemoryWatch();
     return this;
@@ -183,27 +169,18 @@ class ProcessContainer implements Container {
     this.#exitListener = listener;
   }
 
-  async init(payload: InitPayload, logs: LogSink): Promise<Outcome> {
-    const env = Object.keys(payload.env).length === 0 ? undefined : payload.env;
-    const body = { value: { name: payload.name, main: payload.main, code: payload.code, binary: payload.binary, ...(env === undefined ? {} : { env }) } };
-    const outcome = await this.#request('/init', body, logs);
-    // A failed init (502) ends with sentinels; a successful or refused one (200, 403) writes none.
-    if (outcome.type === 'reply' && outcome.status === 502) await this.#awaitSentinels();
-    return outcome;
+  init(payload: InitPayload, logs: LogSink): Promise<Outcome> {
+    return this.#session.init(payload, logs);
   }
 
-  async run(payload: RunPayload, logs: LogSink): Promise<Outcome> {
-    const outcome = await this.#request('/run', payload, logs);
-    // Only runs that reached the action (200, 502) end with sentinels; refusals (403) and bad requests (500) do not.
-    if (outcome.type === 'reply' && (outcome.status === 200 || outcome.status === 502)) await this.#awaitSentinels();
-    else this.#current = undefined;
-    return outcome;
+  run(payload: RunPayload, logs: LogSink): Promise<Outcome> {
+    return this.#session.run(payload, logs);
   }
 
   async destroy(): Promise<void> {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    this.#agent.destroy();
+    this.#session.close();
     const exited = new Promise<void>((resolve) => {
       if (this.#child.exitCode !== null || this.#child.signalCode !== null) resolve();
       else this.#child.once('exit', () => resolve());
@@ -228,66 +205,6 @@ class ProcessContainer implements Container {
     }
   }
 
-  async #request(path: string, body: unknown, logs: LogSink): Promise<Outcome> {
-    if (this.#dead !== undefined) return this.#dead;
-    if (this.#collectLogs) {
-      this.#current = { logs };
-      this.#sentinels = { stdout: 0, stderr: 0 };
-    }
-    this.#busy++;
-    let onDeath: ((failure: ContainerFailure) => void) | undefined;
-    const died = new Promise<Outcome>((resolve) => {
-      onDeath = resolve;
-      this.#deadListeners.push(resolve);
-    });
-    const answered = postJson(this.#agent, this.#port, path, body).then(
-      (reply): Outcome => ({ type: 'reply', status: reply.status, body: reply.body }),
-      // A dropped connection means the process died (or is dying): its exit says how.
-      (): Promise<Outcome> => died,
-    );
-    const outcome = await Promise.race([answered, died]);
-    this.#deadListeners = this.#deadListeners.filter((l) => l !== onDeath);
-    this.#busy--;
-    return outcome;
-  }
-
-  #awaitSentinels(): Promise<void> {
-    if (!this.#collectLogs || this.#dead !== undefined) return Promise.resolve();
-    if (this.#sentinels.stdout > 0 && this.#sentinels.stderr > 0) {
-      this.#current = undefined;
-      return Promise.resolve();
-    }
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        this.#sentinelWaiter = undefined;
-        resolve();
-      }, SENTINEL_WAIT_MS);
-      this.#sentinelWaiter = () => {
-        clearTimeout(timer);
-        this.#sentinelWaiter = undefined;
-        resolve();
-      };
-    }).then(() => {
-      // The activation's logs end here; anything later belongs to no activation.
-      this.#current = undefined;
-    });
-  }
-
-  #pipe(stream: Readable, name: 'stdout' | 'stderr'): void {
-    const splitter = new LineSplitter((line) => {
-      if (line === SENTINEL) {
-        this.#sentinels[name]++;
-        if (this.#sentinels.stdout > 0 && this.#sentinels.stderr > 0) this.#sentinelWaiter?.();
-        return;
-      }
-      if (name === 'stderr') this.#stderrTail = `${this.#stderrTail}${line}\n`.slice(-2_000);
-      this.#current?.logs(name, line, Date.now());
-    });
-    stream.on('data', (chunk: Buffer) => splitter.push(chunk));
-    stream.on('end', () => splitter.end());
-    stream.on('error', () => undefined);
-  }
-
   /**
    * Polls the resident size while an action runs (one timer per container, idle when nothing runs); beyond the
    * memory limit plus an allowance for the runtime itself the process is killed and the activation reports OOM.
@@ -297,7 +214,7 @@ class ProcessContainer implements Container {
     if (pid === undefined || !existsSync(`/proc/${pid}/statm`)) return;
     const limit = (this.#spec.memory + 64) * 1024 * 1024;
     this.#rssTimer = setInterval(() => {
-      if (this.#busy === 0) return;
+      if (this.#session.busy === 0) return;
       try {
         const rssPages = Number(readFileSync(`/proc/${pid}/statm`, 'utf8').split(' ')[1]);
         if (rssPages * PAGE_SIZE > limit) {
@@ -312,15 +229,13 @@ class ProcessContainer implements Container {
   }
 
   #onExit(code: number | null, signal: NodeJS.Signals | null): void {
-    const heap = /heap out of memory|Reached heap limit|MemoryError/.test(this.#stderrTail);
     const failure: ContainerFailure =
-      this.#oom || heap
+      this.#oom || HEAP_EXHAUSTED.test(this.#session.stderrTail)
         ? { type: 'oom', detail: 'memory limit exceeded' }
         : { type: 'exited', detail: signal !== null ? `killed by ${signal}` : `exited with code ${String(code)}` };
     this.#die(failure);
     if (!this.#destroyed) {
       this.#destroyed = true;
-      this.#agent.destroy();
       // The group may still hold processes the action started.
       this.#killGroup();
       this.#exitListener?.(failure);
@@ -328,12 +243,11 @@ class ProcessContainer implements Container {
   }
 
   #die(failure: ContainerFailure): void {
-    if (this.#dead !== undefined) return;
-    this.#dead = failure;
+    if (this.#session.dead !== undefined) return;
     clearInterval(this.#rssTimer);
-    this.#sentinelWaiter?.();
-    const listeners = this.#deadListeners;
-    this.#deadListeners = [];
+    this.#session.die(failure);
+    const listeners = this.#startListeners;
+    this.#startListeners = [];
     for (const listener of listeners) listener(failure);
   }
 }

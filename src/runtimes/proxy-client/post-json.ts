@@ -1,19 +1,22 @@
-/** One JSON POST to a proxy on loopback over a keep-alive agent; resolves with the status and the body text. */
+/** One JSON POST to an action proxy over a keep-alive agent; resolves with the status and the body text. */
 import { request, type Agent } from 'node:http';
+
+/** Where a proxy listens: a loopback TCP port (process runtime, stock images) or a Unix socket (own images). */
+export type ProxyAddress = { readonly port: number; readonly host?: string } | { readonly socketPath: string };
 
 export interface HttpReply {
   readonly status: number;
   readonly body: string;
 }
 
-export function postJson(agent: Agent, port: number, path: string, body: unknown): Promise<HttpReply> {
+export function postJson(agent: Agent, address: ProxyAddress, path: string, body: unknown): Promise<HttpReply> {
   const data = Buffer.from(JSON.stringify(body), 'utf8');
+  const target = 'socketPath' in address ? { socketPath: address.socketPath } : { host: address.host ?? '127.0.0.1', port: address.port };
   return new Promise((resolve, reject) => {
     const req = request(
       {
         agent,
-        host: '127.0.0.1',
-        port,
+        ...target,
         path,
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'Content-Length': data.length },

@@ -1,0 +1,152 @@
+/**
+ * The engine's side of the action-proxy protocol for one proxy that runs outside the engine's process (a child
+ * process, a Docker container): `/init` and `/run` over keep-alive HTTP, and the proxy's stdout and stderr split
+ * into per-activation logs at the sentinel lines (action-proxy-protocol §6).
+ *
+ * The session does not own the proxy's lifetime. Its container reports the proxy's death with `die()`, which
+ * settles every pending request with that failure: a dropped connection alone says nothing about why.
+ */
+import { Agent } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { ContainerFailure, InitPayload, LogSink, Outcome, RunPayload } from '../runtime';
+import { LineSplitter } from './line-splitter';
+import { postJson, type ProxyAddress } from './post-json';
+
+export const SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX';
+/** After a response, how long to wait for the sentinels that close the activation's logs (OpenWhisk: 2 s idle). */
+const SENTINEL_WAIT_MS = 2_000;
+
+export class ProxySession {
+  readonly #agent: Agent;
+  readonly #collectLogs: boolean;
+  #address: ProxyAddress | undefined;
+  #current: LogSink | undefined;
+  #sentinels = { stdout: 0, stderr: 0 };
+  #sentinelWaiter: (() => void) | undefined;
+  #dead: ContainerFailure | undefined;
+  #deadListeners: ((failure: ContainerFailure) => void)[] = [];
+  #busy = 0;
+  #stderrTail = '';
+
+  constructor(concurrency: number) {
+    // Interleaved output of concurrent runs cannot be split per activation; OpenWhisk collects none then either.
+    this.#collectLogs = concurrency <= 1;
+    this.#agent = new Agent({ keepAlive: true, maxSockets: Math.max(1, concurrency) });
+  }
+
+  /** Requests in flight. */
+  get busy(): number {
+    return this.#busy;
+  }
+
+  /** The last 2,000 characters the proxy wrote to stderr (for start failures and OOM detection). */
+  get stderrTail(): string {
+    return this.#stderrTail;
+  }
+
+  get dead(): ContainerFailure | undefined {
+    return this.#dead;
+  }
+
+  /** Where the proxy listens; set once it does. */
+  connect(address: ProxyAddress): void {
+    this.#address = address;
+  }
+
+  /** Reads one of the proxy's output streams. */
+  pipe(stream: Readable, name: 'stdout' | 'stderr'): void {
+    const splitter = new LineSplitter((line) => {
+      if (line === SENTINEL) {
+        this.#sentinels[name]++;
+        if (this.#sentinels.stdout > 0 && this.#sentinels.stderr > 0) this.#sentinelWaiter?.();
+        return;
+      }
+      if (name === 'stderr') this.#stderrTail = `${this.#stderrTail}${line}\n`.slice(-2_000);
+      this.#current?.(name, line, Date.now());
+    });
+    stream.on('data', (chunk: Buffer) => splitter.push(chunk));
+    stream.on('end', () => splitter.end());
+    stream.on('error', () => undefined);
+  }
+
+  async init(payload: InitPayload, logs: LogSink): Promise<Outcome> {
+    const env = Object.keys(payload.env).length === 0 ? undefined : payload.env;
+    const body = { value: { name: payload.name, main: payload.main, code: payload.code, binary: payload.binary, ...(env === undefined ? {} : { env }) } };
+    const outcome = await this.#request('/init', body, logs);
+    // A failed init (502) ends with sentinels; a successful or refused one (200, 403) writes none.
+    // Output of a successful init (top-level code) may trail its response: it stays with this activation's logs.
+    if (outcome.type === 'reply' && outcome.status === 502) await this.#awaitSentinels();
+    return outcome;
+  }
+
+  async run(payload: RunPayload, logs: LogSink): Promise<Outcome> {
+    const outcome = await this.#request('/run', payload, logs);
+    // Only runs that reached the action (200, 502) end with sentinels; refusals (403) and bad requests (500) do not.
+    if (outcome.type === 'reply' && (outcome.status === 200 || outcome.status === 502)) await this.#awaitSentinels();
+    else this.#current = undefined;
+    return outcome;
+  }
+
+  /** The proxy is gone: settles every pending request with `failure`. Only the first call counts. */
+  die(failure: ContainerFailure): void {
+    if (this.#dead !== undefined) return;
+    this.#dead = failure;
+    this.#agent.destroy();
+    this.#sentinelWaiter?.();
+    const listeners = this.#deadListeners;
+    this.#deadListeners = [];
+    for (const listener of listeners) listener(failure);
+  }
+
+  /** Closes the connections; requests still in flight settle when the container reports how it ended. */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  async #request(path: string, body: unknown, logs: LogSink): Promise<Outcome> {
+    if (this.#dead !== undefined) return this.#dead;
+    const address = this.#address;
+    if (address === undefined) return { type: 'exited', detail: 'the proxy is not listening yet' };
+    if (this.#collectLogs) {
+      this.#current = logs;
+      this.#sentinels = { stdout: 0, stderr: 0 };
+    }
+    this.#busy++;
+    let onDeath: ((failure: ContainerFailure) => void) | undefined;
+    const died = new Promise<Outcome>((resolve) => {
+      onDeath = resolve;
+      this.#deadListeners.push(resolve);
+    });
+    const answered = postJson(this.#agent, address, path, body).then(
+      (reply): Outcome => ({ type: 'reply', status: reply.status, body: reply.body }),
+      // A dropped connection means the proxy died (or is dying): its container says how.
+      (): Promise<Outcome> => died,
+    );
+    const outcome = await Promise.race([answered, died]);
+    this.#deadListeners = this.#deadListeners.filter((l) => l !== onDeath);
+    this.#busy--;
+    return outcome;
+  }
+
+  #awaitSentinels(): Promise<void> {
+    if (!this.#collectLogs || this.#dead !== undefined) return Promise.resolve();
+    if (this.#sentinels.stdout > 0 && this.#sentinels.stderr > 0) {
+      this.#current = undefined;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#sentinelWaiter = undefined;
+        resolve();
+      }, SENTINEL_WAIT_MS);
+      this.#sentinelWaiter = () => {
+        clearTimeout(timer);
+        this.#sentinelWaiter = undefined;
+        resolve();
+      };
+    }).then(() => {
+      // The activation's logs end here; anything later belongs to no activation.
+      this.#current = undefined;
+    });
+  }
+}
