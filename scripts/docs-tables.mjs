@@ -8,10 +8,14 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
 
-/** `{name: {type, description, default}}` parsed from the TSDoc of `EngineOptions` in src/options.ts. */
-export function optionDocs() {
-  const source = readFileSync(join(root, 'src', 'options.ts'), 'utf8');
-  const body = source.slice(source.indexOf('export interface EngineOptions'));
+/**
+ * `{name: {type, description, default}}` parsed from the TSDoc of `EngineOptions` in src/options.ts, or of
+ * `DockerOptions` (the `docker` section) in src/runtimes/docker/docker-options.ts.
+ */
+export function optionDocs(section = 'engine') {
+  const [file, iface] = section === 'docker' ? [join('src', 'runtimes', 'docker', 'docker-options.ts'), 'DockerOptions'] : [join('src', 'options.ts'), 'EngineOptions'];
+  const source = readFileSync(join(root, file), 'utf8');
+  const body = source.slice(source.indexOf(`export interface ${iface}`));
   const block = body.slice(0, body.indexOf('\n}\n'));
   const docs = {};
   const re = /\/\*\*\s*([\s\S]*?)\*\/\s*readonly (\w+): ([^;]+);/g;
@@ -36,6 +40,14 @@ export function optionsTable() {
     if (key === 'limits') {
       for (const [limit, range] of Object.entries(value)) {
         rows.push(`| \`limits.${limit}\` | \`{min, max, default}\` | \`${JSON.stringify(range).replace(/"/g, '')}\` | ${cell(limitDescription(limit))} |`);
+      }
+      continue;
+    }
+    if (key === 'docker') {
+      const dockerDocs = optionDocs('docker');
+      for (const [name, v] of Object.entries(value)) {
+        const d = dockerDocs[name] ?? { type: typeof v, description: '' };
+        rows.push(`| \`docker.${name}\` | \`${d.type}\` | \`${JSON.stringify(v)}\` | ${cell(d.description)} |`);
       }
       continue;
     }

@@ -21,6 +21,8 @@ import { newActivationId } from './util/ids';
 
 /** Annotation naming the runtime an action runs on (`worker`, `process`, `docker`); absent = engine default. */
 export const RUNTIME_ANNOTATION = 'edgewhisk-runtime';
+/** Annotation naming a Docker action's network (`none`, `bridge`, a network name); absent = `docker.network`. */
+export const NETWORK_ANNOTATION = 'edgewhisk-network';
 
 /** Aliases resolved at create time, as OpenWhisk resolves `nodejs:default` to its default Node.js kind. */
 const KIND_ALIASES: Readonly<Record<string, string>> = { 'nodejs:default': 'nodejs:20', 'python:default': 'python:3' };
@@ -154,6 +156,7 @@ export class EngineCore extends EventEmitter<EngineEvents> {
     }
     const exec = action.exec;
     const runtime = this.runtimeFor(exec.kind, annotation(action.annotations, RUNTIME_ANNOTATION));
+    const network = annotation(action.annotations, NETWORK_ANNOTATION);
     const job: InvocationJob = {
       activationId,
       action,
@@ -169,6 +172,7 @@ export class EngineCore extends EventEmitter<EngineEvents> {
       ...(context.cause === undefined ? {} : { cause: context.cause }),
       ...(context.causedBy === undefined ? {} : { causedBy: context.causedBy }),
       ...(context.binding === undefined ? {} : { binding: context.binding }),
+      ...(typeof network === 'string' && network !== '' ? { network } : {}),
     };
     const done = this.balancer.submit(job, context.internal === true);
     if (this.listenerCount('activation:queued') > 0) this.emit('activation:queued', info(job));

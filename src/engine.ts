@@ -12,8 +12,9 @@ import { TriggersApi } from './api/triggers-api';
 import { EngineCore } from './engine-core';
 import type { EngineEvents } from './events';
 import type { PoolStats } from './invoker/container-pool';
-import { resolveOptions, type EngineOptions, type EngineOptionsInput } from './options';
+import { DEFAULTS, resolveOptions, type EngineOptions, type EngineOptionsInput } from './options';
 import type { Runtime } from './runtimes/runtime';
+import { DockerRuntime } from './runtimes/docker/docker-runtime';
 import { ProcessRuntime } from './runtimes/process/process-runtime';
 import { WorkerRuntime } from './runtimes/worker/worker-runtime';
 
@@ -54,6 +55,13 @@ export class Engine {
     }
     if (!runtimes.has('worker')) runtimes.set('worker', new WorkerRuntime());
     if (!runtimes.has('process')) runtimes.set('process', new ProcessRuntime());
+    // Docker only when asked for: the daemon's socket is root-equivalent, and an engine that does not use it
+    // should not touch it.
+    const { docker } = this.options;
+    const wantsDocker = docker.enabled || this.options.defaultRuntime === 'docker' || this.options.prewarm.some((p) => p.runtime === 'docker');
+    if (wantsDocker && !runtimes.has('docker')) {
+      runtimes.set('docker', new DockerRuntime({ options: docker, defaults: DEFAULTS.docker, memoryBudget: this.options.memoryBudget }));
+    }
     if (!runtimes.has(this.options.defaultRuntime)) {
       throw new TypeError(`Expected \`defaultRuntime\` to name a configured runtime (${[...runtimes.keys()].join(', ')}), got \`${this.options.defaultRuntime}\``);
     }
@@ -63,6 +71,14 @@ export class Engine {
     this.rules = new RulesApi(this.#core);
     this.packages = new PackagesApi(this.#core);
     this.activations = new ActivationsApi(this.#core);
+    for (const runtime of runtimes.values()) {
+      // Runtimes that report (Docker: image pulls, relaxed hardening) speak through the engine's events.
+      if (runtime instanceof DockerRuntime) {
+        runtime.on('pull', (progress) => this.#core.emit('runtime:pull', { runtime: runtime.name, ...progress }));
+        runtime.on('warning', (message) => this.#core.emit('runtime:warning', { runtime: runtime.name, message }));
+      }
+      runtime.start?.();
+    }
     this.#core.pool.start();
   }
 

@@ -21,4 +21,8 @@ export interface EngineEvents {
   'container:start-failed': [{ readonly runtime: string; readonly kind: string; readonly error: unknown }];
   /** A container died on its own (crash, OOM, killed from outside) and was removed from the pool. */
   'container:exit': [{ readonly runtime: string; readonly key: string | undefined; readonly failure: unknown }];
+  /** Progress of an image pull (Docker): `current`/`total` bytes when the registry reports them. */
+  'runtime:pull': [{ readonly runtime: string; readonly image: string; readonly status: string; readonly current?: number; readonly total?: number }];
+  /** Something the operator should know about a runtime, e.g. a relaxed Docker hardening default. */
+  'runtime:warning': [{ readonly runtime: string; readonly message: string }];
 }

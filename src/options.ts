@@ -1,3 +1,5 @@
+import { resolveDockerOptions, type DockerOptions, type DockerOptionsInput } from './runtimes/docker/docker-options';
+
 /**
  * Engine options: one defaults object, one type, one validator.
  *
@@ -73,6 +75,8 @@ export interface EngineOptions {
   readonly sequenceMaxLength: number;
   /** Ranges and defaults of per-action limits. */
   readonly limits: ActionLimitRanges;
+  /** The Docker runtime: connection, images, hardening (see the Docker options table). */
+  readonly docker: DockerOptions;
 }
 
 export const DEFAULTS: EngineOptions = Object.freeze({
@@ -101,10 +105,31 @@ export const DEFAULTS: EngineOptions = Object.freeze({
     logs: Object.freeze({ min: 0, max: 10, default: 10 }),
     concurrency: Object.freeze({ min: 1, max: 200, default: 1 }),
   }),
+  docker: Object.freeze({
+    enabled: false,
+    host: '',
+    pull: 'if-missing',
+    images: Object.freeze({ 'nodejs:20': 'edgewhisk/action-nodejs:20', 'python:3': 'edgewhisk/action-python:3' }),
+    instance: 'edgewhisk',
+    network: 'none',
+    user: '65534:65534', // nobody:nogroup
+    allowRoot: false,
+    readOnlyRootfs: true,
+    tmpSize: 64, // MB
+    pidsLimit: 256, // OpenWhisk uses 1024; an edge device has fewer to spare
+    nofile: 1024, // OpenWhisk's
+    cpus: 1,
+    capAdd: Object.freeze([]),
+    sandbox: 'runc',
+    startTimeout: 30_000,
+    apiTimeout: 15_000,
+    socketDir: '',
+  }),
 });
 
-export type EngineOptionsInput = Partial<Omit<EngineOptions, 'limits'>> & {
+export type EngineOptionsInput = Partial<Omit<EngineOptions, 'limits' | 'docker'>> & {
   readonly limits?: Partial<{ readonly [K in keyof ActionLimitRanges]: Partial<LimitRange> }>;
+  readonly docker?: DockerOptionsInput;
 };
 
 const POSITIVE_INTEGERS = [
@@ -150,7 +175,8 @@ export function resolveOptions(input: EngineOptionsInput = {}): EngineOptions {
     }
     limits[key] = Object.freeze(range);
   }
-  const merged: EngineOptions = { ...DEFAULTS, ...(input as Partial<EngineOptions>), limits: Object.freeze(limits) };
+  const docker = resolveDockerOptions(DEFAULTS.docker, input.docker);
+  const merged: EngineOptions = { ...DEFAULTS, ...(input as Partial<EngineOptions>), limits: Object.freeze(limits), docker };
   for (const key of POSITIVE_INTEGERS) {
     const value = merged[key];
     if (!Number.isInteger(value) || value < 1) throw new TypeError(`Expected \`${key}\` to be a positive integer, got ${describe(value)}`);

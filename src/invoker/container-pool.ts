@@ -19,6 +19,8 @@ export interface PoolRequest {
   readonly memory: number;
   readonly concurrency: number;
   readonly image?: string;
+  /** The action's network (Docker); prewarms have none and serve only actions without one. */
+  readonly network?: string;
 }
 
 export interface PrewarmSpec {
@@ -46,6 +48,7 @@ interface Entry {
   readonly kind: string;
   readonly memory: number;
   readonly image: string | undefined;
+  readonly network: string | undefined;
   key: string | undefined;
   maxConcurrency: number;
   container: Container | undefined;
@@ -187,7 +190,7 @@ export class ContainerPool extends EventEmitter {
     // 2. A prewarmed container of the same runtime, kind and memory (no promotion to other sizes, as OpenWhisk).
     if (request.concurrency === 1) {
       for (const entry of this.#entries) {
-        if (entry.state === 'prewarm' && entry.runtime === request.runtime && entry.kind === request.kind && entry.memory === request.memory && entry.image === request.image) {
+        if (entry.state === 'prewarm' && entry.runtime === request.runtime && entry.kind === request.kind && entry.memory === request.memory && entry.image === request.image && entry.network === request.network) {
           this.#assignKey(entry, request);
           entry.state = 'warm';
           queueMicrotask(() => this.#backfillPrewarms());
@@ -198,7 +201,7 @@ export class ContainerPool extends EventEmitter {
     // 3. A cold start within the memory budget, evicting idle warm containers if that makes room.
     if (this.#starting >= this.#options.maxParallelStarts) return undefined;
     if (!this.#fits(request.memory) && !this.#evictFor(request.memory)) return undefined;
-    const entry = this.#startContainer(request.runtime, request.kind, request.memory, request.image, request.concurrency);
+    const entry = this.#startContainer(request.runtime, request.kind, request.memory, request.image, request.concurrency, request.network);
     this.#assignKey(entry, request);
     return this.#lease(entry, true);
   }
@@ -256,7 +259,7 @@ export class ContainerPool extends EventEmitter {
     return this.#fits(memory);
   }
 
-  #startContainer(runtimeName: string, kind: string, memory: number, image: string | undefined, concurrency: number): Entry {
+  #startContainer(runtimeName: string, kind: string, memory: number, image: string | undefined, concurrency: number, network?: string): Entry {
     const runtime = this.#runtimes.get(runtimeName);
     const entry: Entry = {
       id: ++this.#nextId,
@@ -264,6 +267,7 @@ export class ContainerPool extends EventEmitter {
       kind,
       memory,
       image,
+      network,
       key: undefined,
       maxConcurrency: concurrency,
       container: undefined,
@@ -278,7 +282,7 @@ export class ContainerPool extends EventEmitter {
     this.#entries.add(entry);
     this.#memoryUsed += memory;
     this.#starting++;
-    const spec = image === undefined ? { kind, memory, concurrency } : { kind, memory, concurrency, image };
+    const spec = { kind, memory, concurrency, ...(image === undefined ? {} : { image }), ...(network === undefined ? {} : { network }) };
     entry.ready = (runtime === undefined ? Promise.reject(new Error(`unknown runtime ${runtimeName}`)) : runtime.create(spec)).then(
       (container) => {
         this.#starting--;

@@ -33,6 +33,8 @@ export interface InvocationJob {
   readonly causedBy?: string;
   /** `ns/binding` when invoked through a package binding. */
   readonly binding?: string;
+  /** The action's `edgewhisk-network` annotation (Docker runtime). */
+  readonly network?: string;
 }
 
 export interface InvokerHooks {
@@ -45,6 +47,11 @@ export interface InvokerOptions {
 }
 
 const TIMED_OUT = Symbol('timeout');
+
+/** A lost container is the engine's failure: its logs say what the runtime knows, for whoever has to fix it. */
+function explainLoss(outcome: Outcome, logs: LogCollector): void {
+  if (outcome.type === 'lost') logs.addSystem(`The container was lost: ${outcome.detail ?? 'no detail'}`);
+}
 
 export class Invoker {
   readonly #pool: ContainerPool;
@@ -69,6 +76,7 @@ export class Invoker {
         memory: action.limits.memory,
         concurrency: action.limits.concurrency,
         ...(job.exec.image === undefined ? {} : { image: job.exec.image }),
+        ...(job.network === undefined ? {} : { network: job.network }),
       });
     } catch (error) {
       const now = Date.now();
@@ -101,6 +109,7 @@ export class Invoker {
           verdict = { statusCode: STATUS.DEVELOPER_ERROR, result: { error: MESSAGES.initTimeout(timeout) } };
         } else {
           verdict = judgeInit(initOutcome);
+          explainLoss(initOutcome, logs);
         }
       }
       if (verdict === undefined) {
@@ -122,6 +131,7 @@ export class Invoker {
           verdict = { statusCode: STATUS.DEVELOPER_ERROR, result: { error: MESSAGES.timeout(timeout) } };
         } else {
           verdict = judgeRun(runOutcome, this.#options.resultLimit);
+          explainLoss(runOutcome, logs);
         }
       }
     } catch (error) {

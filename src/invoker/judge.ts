@@ -26,6 +26,7 @@ export const MESSAGES = Object.freeze({
   provisionFailed: 'Failed to provision resources to run the action.',
   internal: 'The activation failed because of an internal error in the engine.',
   shutdown: 'The engine shut down before the activation could complete.',
+  lost: 'The activation failed because its container was lost: the container runtime became unavailable.',
 });
 
 function developerError(error: unknown): Verdict {
@@ -45,7 +46,13 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** `undefined` means init succeeded; otherwise the developer error it caused. */
+/** A container the runtime lost (not the action's doing) is a whisk internal error. */
+function lost(): Verdict {
+  return { statusCode: STATUS.INTERNAL_ERROR, result: { error: MESSAGES.lost } };
+}
+
 export function judgeInit(outcome: Outcome): Verdict | undefined {
+  if (outcome.type === 'lost') return lost();
   if (outcome.type !== 'reply') return developerError(outcome.type === 'oom' ? MESSAGES.oom : MESSAGES.initExited);
   if (outcome.status === 200) return undefined;
   const parsed = parse(outcome.body);
@@ -54,6 +61,7 @@ export function judgeInit(outcome: Outcome): Verdict | undefined {
 }
 
 export function judgeRun(outcome: Outcome, resultLimit: number): Verdict {
+  if (outcome.type === 'lost') return lost();
   if (outcome.type !== 'reply') return developerError(outcome.type === 'oom' ? MESSAGES.oom : MESSAGES.runExited);
   const size = Buffer.byteLength(outcome.body, 'utf8');
   const parsed = parse(outcome.body);

@@ -17,6 +17,8 @@ export interface ContainerSpec {
   readonly concurrency: number;
   /** Docker image for blackbox kinds. */
   readonly image?: string;
+  /** Network for runtimes that have one (Docker): from the action's `edgewhisk-network` annotation. */
+  readonly network?: string;
 }
 
 /** The `/init` body of the action-proxy protocol. */
@@ -48,9 +50,12 @@ export interface ProxyReply {
   readonly body: string;
 }
 
-/** The container died: crashed, exited, was killed, or ran out of memory. */
+/**
+ * The container died: crashed, exited, was killed, or ran out of memory (the action's doing); or the runtime lost
+ * it, e.g. the Docker daemon stopped (the engine's failure, judged as a whisk internal error).
+ */
 export interface ContainerFailure {
-  readonly type: 'exited' | 'oom';
+  readonly type: 'exited' | 'oom' | 'lost';
   /** What the runtime knows about why (an uncaught error's stack, an exit code). */
   readonly detail?: string;
 }
@@ -82,6 +87,8 @@ export interface Runtime {
   readonly kinds: readonly string[];
   /** Starts a container; rejects only when none could be provisioned. */
   create(spec: ContainerSpec): Promise<Container>;
+  /** Called once when the engine starts, for runtimes with work to do before the first container (a sweep). */
+  start?(): void;
   /** Releases what the runtime holds beyond its containers. */
   close?(): Promise<void>;
 }

@@ -23,6 +23,15 @@ describe('README stays in sync with the code', () => {
     for (const [key, value] of Object.entries(DEFAULTS)) {
       if (key === 'limits') continue;
       expect(docs[key], key).toBeDefined();
+      if (key === 'docker') continue;
+      expect(docs[key]?.default, key).toBe(typeof value === 'string' ? `'${value}'` : typeof value === 'object' ? JSON.stringify(value) : String(value));
+    }
+  });
+
+  it('every Docker option has a TSDoc @default equal to DEFAULTS.docker', () => {
+    const docs = optionDocs('docker') as Record<string, { default?: string }>;
+    for (const [key, value] of Object.entries(DEFAULTS.docker)) {
+      expect(docs[key], key).toBeDefined();
       expect(docs[key]?.default, key).toBe(typeof value === 'string' ? `'${value}'` : typeof value === 'object' ? JSON.stringify(value) : String(value));
     }
   });

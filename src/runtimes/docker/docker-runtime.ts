@@ -1,0 +1,236 @@
+/**
+ * The `docker` runtime: every container is a real Docker container, created through `dockerode`, hardened by
+ * default, running an action proxy: EdgeWhisk's own images for `nodejs:20` and `python:3` (reached over a Unix
+ * socket in a per-container directory, so they need no network at all), or any image speaking the action-proxy
+ * protocol on port 8080 for `blackbox` actions (reached through a port published on 127.0.0.1 only).
+ *
+ * The daemon may be absent, stop, or stall at any time. Every API call runs under a deadline; a failure fails the
+ * invocation that needed it with a message saying why, never the engine; and the runtime checks the daemon again
+ * (and sweeps what it could not remove) before the next container, so it recovers when the daemon returns.
+ */
+import { EventEmitter } from 'node:events';
+import { chmodSync, mkdirSync, realpathSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Dockerode from 'dockerode';
+import type { Container, ContainerSpec, Runtime } from '../runtime';
+import { containerConfig, type Transport } from './container-config';
+import { DockerContainer, type DockerContext } from './docker-container';
+import { relaxations, type DockerOptions } from './docker-options';
+import { ImageCatalog, type PullProgress } from './image-catalog';
+import { isLeftover, LABELS, ownerToken } from './ownership';
+
+export const DOCKER_KINDS = Object.freeze(['nodejs:20', 'python:3', 'blackbox']);
+
+export interface DockerRuntimeEvents {
+  /** Progress of an image pull. */
+  pull: [PullProgress];
+  /** Something the operator should know: a relaxed hardening default, a sandbox that is not available. */
+  warning: [string];
+}
+
+export interface DockerRuntimeConfig {
+  readonly options: DockerOptions;
+  readonly defaults: DockerOptions;
+  /** The pool's memory budget in MB (CPU shares are a container's part of it). */
+  readonly memoryBudget: number;
+}
+
+export class DockerRuntime extends EventEmitter<DockerRuntimeEvents> implements Runtime {
+  readonly name = 'docker';
+  readonly kinds = DOCKER_KINDS;
+  readonly docker: Dockerode;
+  readonly #options: DockerOptions;
+  readonly #defaults: DockerOptions;
+  readonly #memoryBudget: number;
+  readonly #images: ImageCatalog;
+  readonly #owner = ownerToken();
+  readonly #orphans = new Set<string>();
+  readonly #context: DockerContext;
+  #ready: Promise<string | undefined> | undefined;
+  #warned = false;
+  #socketBase: string | undefined;
+  #next = 0;
+  #closed = false;
+
+  constructor(config: DockerRuntimeConfig) {
+    super();
+    this.#options = config.options;
+    this.#defaults = config.defaults;
+    this.#memoryBudget = config.memoryBudget;
+    this.docker = new Dockerode(connection(config.options.host));
+    const call = <T>(what: string, operation: Promise<T>): Promise<T> => this.#call(what, operation);
+    this.#images = new ImageCatalog(this.docker, config.options.pull, call, (progress) => this.emit('pull', progress));
+    this.#context = {
+      docker: this.docker,
+      call,
+      orphaned: (id) => this.#orphans.add(id),
+      lostDaemon: () => {
+        this.#ready = undefined;
+      },
+    };
+  }
+
+  /** Reaches the daemon and sweeps leftovers in the background; failures wait for the first container. */
+  start(): void {
+    this.#connect().catch(() => undefined);
+  }
+
+  async create(spec: ContainerSpec): Promise<Container> {
+    if (this.#closed) throw new Error('the Docker runtime is closed');
+    const ociRuntime = await this.#connect();
+    const image = spec.image ?? this.#options.images[spec.kind];
+    if (image === undefined || image === '') {
+      throw new Error(spec.kind === 'blackbox' ? 'a blackbox action needs an image (exec.image)' : `no Docker image is configured for kind ${spec.kind} (docker.images)`);
+    }
+    const info = await this.#images.resolve(image);
+    // Stock images can only be reached through a published port, which needs a network that has one.
+    const network = spec.network ?? (info.transport === 'tcp' ? 'bridge' : this.#options.network);
+    if (network === 'host' || network.startsWith('container:')) {
+      throw new Error(`network '${network}' would share the host's or another container's network: use none, bridge or a network name`);
+    }
+    if (info.transport === 'tcp' && network === 'none') {
+      throw new Error(`image ${image} is reached over TCP port 8080 (it is not one of EdgeWhisk's images), which needs a network: annotate the action with edgewhisk-network 'bridge' or a network name`);
+    }
+    const name = `ew-${this.#options.instance}-${process.pid}-${++this.#next}`;
+    const transport: Transport = info.transport === 'unix' ? { type: 'unix', hostDir: this.#socketDirFor(name) } : { type: 'tcp' };
+    const createOptions = containerConfig(
+      { name, image, spec, transport, network, instance: this.#options.instance, owner: this.#owner, memoryBudget: this.#memoryBudget, ...(ociRuntime === undefined ? {} : { ociRuntime }) },
+      this.#options,
+    );
+    try {
+      return await DockerContainer.start(this.#context, createOptions, transport, spec.concurrency, this.#options.startTimeout);
+    } catch (error) {
+      if (transport.type === 'unix') await rm(transport.hostDir, { recursive: true, force: true }).catch(() => undefined);
+      // The image may have been removed since it was inspected.
+      if ((error as { statusCode?: number }).statusCode === 404) this.#images.forget(image);
+      throw new Error(`Docker could not start a container from ${image}: ${describe(error)}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#orphans.size > 0) await this.#removeOrphans().catch(() => undefined);
+  }
+
+  /** Removes leftovers now (what the runtime does before its first container); resolves with how many. */
+  async sweep(): Promise<number> {
+    const listed = await this.#call(
+      'list containers',
+      this.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABELS.managed}=true`] }) }),
+    );
+    const leftovers = listed.filter((c) => isLeftover(c.Labels ?? {}, this.#options.instance, this.#owner));
+    await Promise.all(
+      leftovers.map(async (c) => {
+        await this.#call('remove leftover', this.docker.getContainer(c.Id).remove({ force: true, v: true })).catch(() => undefined);
+        const dir = c.Labels?.[LABELS.socketDir];
+        if (dir !== undefined && this.#socketBase !== undefined && dir.startsWith(`${this.#socketBase}/`)) {
+          await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+        }
+      }),
+    );
+    return leftovers.length + (await this.#removeOrphans());
+  }
+
+  /** Pings the daemon once (again after it was lost), picks the OCI runtime, warns of relaxations, sweeps. */
+  #connect(): Promise<string | undefined> {
+    this.#ready ??= (async () => {
+      await this.#call('ping', this.docker.ping());
+      const info = (await this.#call('info', this.docker.info())) as { Runtimes?: Record<string, unknown> };
+      const hasRunsc = info.Runtimes?.['runsc'] !== undefined;
+      if (this.#options.sandbox === 'runsc' && !hasRunsc) {
+        throw new Error("docker.sandbox is 'runsc' but the daemon has no runsc runtime (install gVisor: `runsc install`, then restart dockerd)");
+      }
+      if (!this.#warned) {
+        this.#warned = true;
+        for (const relaxed of relaxations(this.#options, this.#defaults)) this.emit('warning', `Docker hardening relaxed: ${relaxed}`);
+        if (this.#options.sandbox === 'auto' && !hasRunsc) this.emit('warning', "docker.sandbox is 'auto' and the daemon has no runsc runtime: containers run on runc");
+      }
+      await this.sweep();
+      return this.#options.sandbox !== 'runc' && hasRunsc ? 'runsc' : undefined;
+    })();
+    const ready = this.#ready;
+    // A failed check is not remembered: the next container asks again, so the runtime recovers with the daemon.
+    ready.catch(() => {
+      if (this.#ready === ready) this.#ready = undefined;
+    });
+    return ready;
+  }
+
+  async #removeOrphans(): Promise<number> {
+    const ids = [...this.#orphans];
+    let removed = 0;
+    for (const id of ids) {
+      try {
+        await this.#call('remove orphan', this.docker.getContainer(id).remove({ force: true, v: true }));
+        removed++;
+        this.#orphans.delete(id);
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode === 404) this.#orphans.delete(id);
+      }
+    }
+    return removed;
+  }
+
+  #socketDirFor(name: string): string {
+    if (this.#socketBase === undefined) {
+      const base = this.#options.socketDir === '' ? join(tmpdir(), 'edgewhisk-docker') : this.#options.socketDir;
+      mkdirSync(base, { recursive: true, mode: 0o700 });
+      // Only the engine's user (and the daemon) may enter: the directories inside are open to the container's user.
+      chmodSync(base, 0o700);
+      this.#socketBase = realpathSync(base);
+    }
+    const dir = join(this.#socketBase, name);
+    mkdirSync(dir, { mode: 0o777 });
+    // The container's user (uid 65534 by default) creates its socket here; mkdir's mode is cut by the umask.
+    chmodSync(dir, 0o777);
+    return dir;
+  }
+
+  /** Runs one Docker API call under `apiTimeout`; the message says which call and why it failed. */
+  #call<T>(what: string, operation: Promise<T>): Promise<T> {
+    const ms = what.startsWith('pull') ? Number.MAX_SAFE_INTEGER : this.#options.apiTimeout;
+    return new Promise<T>((resolve, reject) => {
+      const timer =
+        ms === Number.MAX_SAFE_INTEGER
+          ? undefined
+          : setTimeout(() => reject(Object.assign(new Error(`the Docker daemon did not answer '${what}' within ${ms} ms`), { code: 'EW_DOCKER_TIMEOUT' })), ms);
+      operation.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(unreachable(error) ? new Error(`cannot reach the Docker daemon at ${this.#address()}: ${describe(error)}`) : error);
+        },
+      );
+    });
+  }
+
+  #address(): string {
+    const modem = this.docker.modem as unknown as { socketPath?: string; host?: string; port?: number; protocol?: string };
+    return modem.socketPath !== undefined && modem.socketPath !== '' ? modem.socketPath : `${modem.protocol ?? 'http'}://${modem.host ?? ''}:${String(modem.port ?? '')}`;
+  }
+}
+
+/** `host` as dockerode options: '' leaves it to dockerode (DOCKER_HOST, else the default socket). */
+function connection(host: string): Dockerode.DockerOptions {
+  if (host === '') return {};
+  if (host.startsWith('/')) return { socketPath: host };
+  if (host.startsWith('unix://')) return { socketPath: host.slice('unix://'.length) };
+  const url = new URL(host.replace(/^tcp:/, 'http:'));
+  return { protocol: url.protocol === 'https:' ? 'https' : 'http', host: url.hostname, port: Number(url.port || (url.protocol === 'https:' ? 2376 : 2375)) };
+}
+
+function unreachable(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EACCES' || code === 'EPIPE';
+}
+
+function describe(error: unknown): string {
+  const json = (error as { json?: { message?: string } }).json;
+  if (typeof json?.message === 'string') return json.message.trim();
+  return error instanceof Error ? error.message : String(error);
+}

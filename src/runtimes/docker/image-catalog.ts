@@ -1,0 +1,131 @@
+/**
+ * Which images are on the daemon, pulled by the pull policy, and how each one is spoken to: EdgeWhisk's own images
+ * (label `org.edgewhisk.transport=unix`) over a Unix socket, anything else over TCP 8080 like a stock OpenWhisk
+ * runtime image. Inspections are cached; a create that reports the image gone clears the cache entry.
+ */
+import type Dockerode from 'dockerode';
+import type { PullPolicy } from './docker-options';
+
+export interface ImageInfo {
+  readonly id: string;
+  readonly transport: 'unix' | 'tcp';
+}
+
+export interface PullProgress {
+  readonly image: string;
+  readonly status: string;
+  /** Bytes done and expected over all layers, when the registry reports them. */
+  readonly current?: number;
+  readonly total?: number;
+}
+
+export const TRANSPORT_LABEL = 'org.edgewhisk.transport';
+
+type Call = <T>(what: string, operation: Promise<T>) => Promise<T>;
+
+export class ImageCatalog {
+  readonly #docker: Dockerode;
+  readonly #policy: PullPolicy;
+  readonly #call: Call;
+  readonly #onProgress: (progress: PullProgress) => void;
+  readonly #known = new Map<string, Promise<ImageInfo>>();
+
+  constructor(docker: Dockerode, policy: PullPolicy, call: Call, onProgress: (progress: PullProgress) => void) {
+    this.#docker = docker;
+    this.#policy = policy;
+    this.#call = call;
+    this.#onProgress = onProgress;
+  }
+
+  /** The image, present on the daemon (pulled if the policy says so); rejects with a message for the user. */
+  resolve(image: string): Promise<ImageInfo> {
+    if (this.#policy === 'always') return this.#pullThenInspect(image);
+    let known = this.#known.get(image);
+    if (known === undefined) {
+      known = this.#inspectOrPull(image);
+      this.#known.set(image, known);
+      // A failure is not remembered: the image may be built or the registry reachable on the next try.
+      known.catch(() => this.#known.delete(image));
+    }
+    return known;
+  }
+
+  /** Forgets what is known of `image` (a create found it missing). */
+  forget(image: string): void {
+    this.#known.delete(image);
+  }
+
+  async #inspect(image: string): Promise<ImageInfo | undefined> {
+    try {
+      const info = await this.#call(`inspect image ${image}`, this.#docker.getImage(image).inspect());
+      return { id: info.Id, transport: info.Config?.Labels?.[TRANSPORT_LABEL] === 'unix' ? 'unix' : 'tcp' };
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async #inspectOrPull(image: string): Promise<ImageInfo> {
+    const present = await this.#inspect(image);
+    if (present !== undefined) return present;
+    if (this.#policy === 'never') {
+      throw new Error(`Docker image ${image} is not on the daemon and the pull policy is 'never'${hint(image)}`);
+    }
+    await this.#pull(image);
+    const pulled = await this.#inspect(image);
+    if (pulled === undefined) throw new Error(`Docker image ${image} was pulled but cannot be found`);
+    return pulled;
+  }
+
+  async #pullThenInspect(image: string): Promise<ImageInfo> {
+    let pullError: unknown;
+    try {
+      await this.#pull(image);
+    } catch (error) {
+      pullError = error;
+    }
+    const present = await this.#inspect(image);
+    if (present !== undefined) return present;
+    throw pullError ?? new Error(`Docker image ${image} cannot be found`);
+  }
+
+  async #pull(image: string): Promise<void> {
+    const layers = new Map<string, { current: number; total: number }>();
+    try {
+      const stream = await this.#call(`pull ${image}`, this.#docker.pull(image) as Promise<NodeJS.ReadableStream>);
+      await new Promise<void>((resolve, reject) => {
+        this.#docker.modem.followProgress(
+          stream,
+          (error: Error | null, output: { error?: string }[]) => {
+            const failed = output?.find((o) => typeof o.error === 'string');
+            if (error !== null) reject(error);
+            else if (failed !== undefined) reject(new Error(failed.error));
+            else resolve();
+          },
+          (event: { id?: string; status?: string; progressDetail?: { current?: number; total?: number } }) => {
+            const detail = event.progressDetail;
+            if (event.id !== undefined && detail?.total !== undefined) layers.set(event.id, { current: detail.current ?? 0, total: detail.total });
+            let current = 0;
+            let total = 0;
+            for (const layer of layers.values()) {
+              current += layer.current;
+              total += layer.total;
+            }
+            this.#onProgress({ image, status: event.status ?? '', ...(total > 0 ? { current, total } : {}) });
+          },
+        );
+      });
+    } catch (error) {
+      throw new Error(`Docker image ${image} is not on the daemon and could not be pulled: ${message(error)}${hint(image)}`);
+    }
+  }
+}
+
+function message(error: unknown): string {
+  const text = (error as { json?: { message?: string } }).json?.message ?? (error instanceof Error ? error.message : String(error));
+  return text.trim();
+}
+
+function hint(image: string): string {
+  return image.startsWith('edgewhisk/') ? '. Build EdgeWhisk\'s images with `npx edgewhisk build-images` (add `--offline` where no registry is reachable)' : '';
+}
