@@ -56,6 +56,9 @@ interface Entry {
   active: number;
   lastUsed: number;
   initialized: boolean;
+  /** While the first activation initializes the container: settles when init is done (or failed). */
+  initializing: Promise<void> | undefined;
+  initDone: (() => void) | undefined;
   dead: boolean;
   pauseTimer: NodeJS.Timeout | undefined;
   /** Settles once the entry's container is running (and resumed, if it was paused). */
@@ -158,6 +161,7 @@ export class ContainerPool extends EventEmitter {
     const entry = lease.entry;
     entry.active = Math.max(0, entry.active - 1);
     entry.lastUsed = Date.now();
+    if (lease.needsInit) this.#initSettled(entry, healthy && !entry.dead);
     if (!healthy || entry.dead) {
       this.#remove(entry);
     } else {
@@ -165,6 +169,22 @@ export class ContainerPool extends EventEmitter {
       if (entry.active === 0) this.#schedulePause(entry);
     }
     this.#drain();
+  }
+
+  /**
+   * The lease's init succeeded: activations waiting to share the container (`limits.concurrency` > 1) may run on it
+   * now rather than when the first run ends.
+   */
+  initialized(lease: Lease): void {
+    if (lease.needsInit) this.#initSettled(lease.entry, true);
+  }
+
+  #initSettled(entry: Entry, ok: boolean): void {
+    if (ok) entry.initialized = true;
+    const done = entry.initDone;
+    entry.initDone = undefined;
+    entry.initializing = undefined;
+    done?.();
   }
 
   /** Destroys every container and fails every waiter. */
@@ -184,6 +204,11 @@ export class ContainerPool extends EventEmitter {
       for (const entry of warm) {
         if ((entry.state === 'warm' || entry.state === 'paused') && entry.initialized && entry.active < entry.maxConcurrency) {
           return this.#lease(entry, false);
+        }
+        // A container still starting or initializing for this action takes more runs if it accepts them at once
+        // (OpenWhisk schedules onto warming containers too): a burst then starts one container, not one each.
+        if (entry.initializing !== undefined && !entry.dead && entry.active < entry.maxConcurrency) {
+          return this.#leaseAfterInit(entry, request);
         }
       }
     }
@@ -206,7 +231,20 @@ export class ContainerPool extends EventEmitter {
     return this.#lease(entry, true);
   }
 
+  #leaseAfterInit(entry: Entry, request: PoolRequest): Promise<Lease> {
+    entry.active++;
+    return (entry.initializing as Promise<void>).then(() => {
+      if (entry.initialized && !entry.dead && this.#entries.has(entry)) return { container: entry.container as Container, needsInit: false, entry };
+      // The init failed and the container is gone: this activation competes for a container afresh.
+      entry.active = Math.max(0, entry.active - 1);
+      return this.acquire(request);
+    });
+  }
+
   #lease(entry: Entry, needsInit: boolean): Promise<Lease> {
+    if (needsInit && entry.maxConcurrency > 1) {
+      entry.initializing = new Promise<void>((resolve) => (entry.initDone = resolve));
+    }
     entry.active++;
     if (entry.pauseTimer !== undefined) {
       clearTimeout(entry.pauseTimer);
@@ -275,6 +313,8 @@ export class ContainerPool extends EventEmitter {
       active: 0,
       lastUsed: Date.now(),
       initialized: false,
+      initializing: undefined,
+      initDone: undefined,
       dead: false,
       pauseTimer: undefined,
       ready: Promise.resolve(),
@@ -322,6 +362,8 @@ export class ContainerPool extends EventEmitter {
   #remove(entry: Entry): Promise<void> {
     if (!this.#entries.delete(entry)) return Promise.resolve();
     this.#memoryUsed -= entry.memory;
+    // Runs waiting for this container's init look for another one.
+    this.#initSettled(entry, false);
     if (entry.pauseTimer !== undefined) clearTimeout(entry.pauseTimer);
     if (entry.key !== undefined) {
       const set = this.#byKey.get(entry.key);

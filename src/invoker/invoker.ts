@@ -110,6 +110,7 @@ export class Invoker {
         } else {
           verdict = judgeInit(initOutcome);
           explainLoss(initOutcome, logs);
+          if (verdict === undefined) this.#pool.initialized(lease);
         }
       }
       if (verdict === undefined) {

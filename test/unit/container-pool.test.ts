@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CountingRuntime } from '../helpers/counting-runtime';
 import { annotationOf, sleep, testEngine } from '../helpers/engine';
@@ -109,6 +112,32 @@ describe('container pool', () => {
     expect(runtime.created).toHaveLength(1);
     // Each activation's logs hold its own line, even though the runs overlapped in one thread.
     for (const r of records) expect(r.logs).toHaveLength(1);
+  });
+
+  it('sends a cold burst of a concurrent action to the one container being started, not one container each', async () => {
+    const runtime = new CountingRuntime();
+    const engine = testEngine({ runtimes: [runtime], memoryBudget: 2048 });
+    await engine.actions.create({ name: 'c', action: 'async function main() { await new Promise(r => setTimeout(r, 100)); return { id: globalThis.__id ??= Math.random() }; }', limits: { concurrency: 8 } });
+    const records = (await Promise.all([0, 1, 2, 3, 4, 5].map(() => engine.actions.invoke({ name: 'c', blocking: true })))) as any[];
+    expect(runtime.created).toHaveLength(1);
+    expect(new Set(records.map((r) => r.response.result.id)).size).toBe(1);
+    // Only the first activation initialized the container; the others waited for that init and ran on it.
+    expect(records.filter((r) => annotationOf(r, 'initTime') !== undefined)).toHaveLength(1);
+  });
+
+  it('lets runs that waited on a failed init find another container (each gets the init error or a result, none hangs)', async () => {
+    const runtime = new CountingRuntime();
+    const engine = testEngine({ runtimes: [runtime], memoryBudget: 2048 });
+    // Only the first init of this action fails: a marker file remembers it across containers.
+    const marker = join(mkdtempSync(join(tmpdir(), 'ew-pool-')), 'tried');
+    await engine.actions.create({
+      name: 'f',
+      action: `const fs = require('fs'); if (!fs.existsSync(${JSON.stringify(marker)})) { fs.writeFileSync(${JSON.stringify(marker)}, '1'); throw new Error('first init fails'); } async function main() { await new Promise(r => setTimeout(r, 50)); return { ok: true }; }`,
+      limits: { concurrency: 4 },
+    });
+    const records = (await Promise.all([0, 1, 2].map(() => engine.actions.invoke({ name: 'f', blocking: true }).catch((e) => e.error)))) as any[];
+    expect(records.map((r) => r.response.statusCode).sort()).toEqual([0, 0, 2]);
+    expect(runtime.created).toHaveLength(2);
   });
 
   it('replaces a container that dies while idle', async () => {
