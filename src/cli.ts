@@ -1,18 +1,32 @@
 #!/usr/bin/env node
 /**
- * `edgewhisk serve`: the engine and OpenWhisk's REST API without Node-RED.
+ * EdgeWhisk's command line:
  *
  *   npx edgewhisk serve [--port 3233] [--host 127.0.0.1] [--runtime worker|process] [--auth uuid:key]
+ *   npx edgewhisk build-images [--offline] [--kind nodejs|python]...
  */
 import { parseArgs } from 'node:util';
+import Dockerode from 'dockerode';
 import { startStandalone } from './rest/standalone';
+import { buildImages, type BuildKind } from './runtimes/docker/image-builder';
 
 const USAGE = `Usage: edgewhisk serve [--port 3233] [--host 127.0.0.1] [--runtime worker|process] [--auth uuid:key]
+       edgewhisk build-images [--offline] [--kind nodejs|python]...
 
-Runs an EdgeWhisk engine with OpenWhisk's REST API. Without --auth the key stored in ~/.edgewhisk/auth is used
-(generated on first start; EDGEWHISK_HOME moves it).`;
+serve         Runs an EdgeWhisk engine with OpenWhisk's REST API. Without --auth the key stored in
+              ~/.edgewhisk/auth is used (generated on first start; EDGEWHISK_HOME moves it).
+build-images  Builds the action images of the docker runtime, edgewhisk/action-nodejs:20 and
+              edgewhisk/action-python:3 (--kind picks some), through the Docker daemon at DOCKER_HOST
+              (default /var/run/docker.sock). They start from the official node and python images,
+              or with --offline from scratch, holding this host's own node and python3: no registry needed.`;
+
+const COMMANDS = ['serve', 'build-images'] as const;
+type Command = (typeof COMMANDS)[number];
 
 async function main(argv: string[]): Promise<void> {
+  // Each command has its own options, so the command is found first: the first argument that names one.
+  const command = argv.find((arg): arg is Command => (COMMANDS as readonly string[]).includes(arg));
+  if (command === 'build-images') return buildImagesCommand(argv);
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -45,6 +59,45 @@ async function main(argv: string[]): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+async function buildImagesCommand(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      offline: { type: 'boolean', default: false },
+      kind: { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help === true || positionals.length !== 1) {
+    console.log(USAGE);
+    process.exit(values.help === true ? 0 : 2);
+  }
+  const kinds = values.kind ?? ['nodejs', 'python'];
+  for (const kind of kinds) {
+    if (kind !== 'nodejs' && kind !== 'python') throw new Error(`--kind ${kind}: the kinds are nodejs and python.`);
+  }
+  // Through process.exit, so the builder removes its temporary context (see image-builder's removeAtExit).
+  process.once('SIGINT', () => process.exit(130));
+  process.once('SIGTERM', () => process.exit(143));
+  const docker = new Dockerode();
+  try {
+    await docker.ping();
+  } catch (error) {
+    const where = process.env['DOCKER_HOST'] ?? '/var/run/docker.sock';
+    throw new Error(`cannot reach the Docker daemon at ${where} (${error instanceof Error ? error.message : String(error)}). Is Docker running, and may this user use it?`);
+  }
+  const built = await buildImages(docker, {
+    offline: values.offline === true,
+    kinds: kinds as BuildKind[],
+    onProgress: (line) => console.log(line),
+  });
+  console.log(`\nBuilt ${built.length} image${built.length === 1 ? '' : 's'}${values.offline === true ? ' (offline)' : ''}:`);
+  for (const image of built) {
+    console.log(`  ${image.tag.padEnd(28)} ${(image.size / 1e6).toFixed(1).padStart(7)} MB ${image.seconds.toFixed(1).padStart(7)} s  ${image.id.slice(7, 19)}`);
+  }
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

@@ -1,3 +1,4 @@
+import { EDGEWHISK_IMAGES } from './runtimes/docker/image-builder';
 import { resolveDockerOptions, type DockerOptions, type DockerOptionsInput } from './runtimes/docker/docker-options';
 
 /**
@@ -109,7 +110,7 @@ export const DEFAULTS: EngineOptions = Object.freeze({
     enabled: false,
     host: '',
     pull: 'if-missing',
-    images: Object.freeze({ 'nodejs:20': 'edgewhisk/action-nodejs:20', 'python:3': 'edgewhisk/action-python:3' }),
+    images: EDGEWHISK_IMAGES,
     instance: 'edgewhisk',
     network: 'none',
     user: '65534:65534', // nobody:nogroup

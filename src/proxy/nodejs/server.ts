@@ -20,6 +20,8 @@ import { loadAction, type Entry } from './action-loader';
 import { describeError, invokeMain, reply, SENTINEL, type ProxyResponse } from './result';
 
 const BODY_LIMIT = 48 * 1024 * 1024;
+/** Written to stderr when the proxy is stopped by SIGTERM (`docker stop`, a daemon shutting down). */
+export const TERMINATED = 'EdgeWhisk action proxy: stopped by SIGTERM';
 const concurrent = process.env['__OW_ALLOW_CONCURRENT'] === 'true';
 
 type State = 'ready' | 'starting' | 'running' | 'stopped';
@@ -195,7 +197,12 @@ export function startServer(): void {
     });
   }
   watchParent();
-  process.on('SIGTERM', () => process.exit(0));
+  process.on('SIGTERM', () => {
+    // Only a container runtime stopping the container sends this (the engine kills outright): say so, so the
+    // engine can tell a stopped container from an action that exited.
+    process.stderr.write(`${TERMINATED}\n`);
+    process.exit(0);
+  });
 }
 
 if (require.main === module) startServer();

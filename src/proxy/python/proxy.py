@@ -44,6 +44,7 @@ import types
 import zipfile
 
 SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX'
+TERMINATED = 'EdgeWhisk action proxy: stopped by SIGTERM'
 BODY_LIMIT = 48 * 1024 * 1024
 TOO_LARGE = object()  # what _read_body answers for a body beyond BODY_LIMIT
 MODULE_NAME = 'main__'
@@ -830,8 +831,10 @@ def announce(port, unix_path=''):
 
 def main():
     sys.dont_write_bytecode = True
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: shutdown(0))
+    # Only a container runtime stopping the container sends SIGTERM (the engine kills outright): say so, so the
+    # engine can tell a stopped container from an action that exited.
+    signal.signal(signal.SIGTERM, lambda *_: (STDERR.write(TERMINATED + '\n'), shutdown(0)))
+    signal.signal(signal.SIGINT, lambda *_: shutdown(0))
     host = os.environ.get('HOST') or '0.0.0.0'
     unix_path = os.environ.get('SOCKET') or ''
     try:

@@ -13,7 +13,7 @@ import { rm } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
 import type { Container, ContainerFailure, InitPayload, LogSink, Outcome, RunPayload } from '../runtime';
-import { HEAP_EXHAUSTED } from '../proxy-client/heap-exhausted';
+import { HEAP_EXHAUSTED, STOPPED_BY_RUNTIME } from '../proxy-client/proxy-markers';
 import { ProxySession } from '../proxy-client/proxy-session';
 import type { ProxyAddress } from '../proxy-client/post-json';
 import { PROXY_PORT, type Transport } from './container-config';
@@ -101,6 +101,11 @@ export class DockerContainer implements Container {
           // Removed already (killed from outside with `docker rm -f`): its exit code is all there is.
         }
         if (failure.type !== 'oom' && HEAP_EXHAUSTED.test(this.#session.stderrTail)) failure = { type: 'oom', detail: 'heap limit exceeded' };
+        if (failure.type === 'exited' && STOPPED_BY_RUNTIME.test(this.#session.stderrTail)) {
+          // `docker stop` or a daemon shutting down: the daemon is checked again before the next container.
+          this.#context.lostDaemon();
+          failure = { type: 'lost', detail: 'Docker stopped the container (docker stop, or the daemon shutting down)' };
+        }
         this.#end(failure);
       },
       (error: unknown) => {

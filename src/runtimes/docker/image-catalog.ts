@@ -5,6 +5,7 @@
  */
 import type Dockerode from 'dockerode';
 import type { PullPolicy } from './docker-options';
+import { IMAGE_LABELS } from './image-builder';
 
 export interface ImageInfo {
   readonly id: string;
@@ -19,7 +20,7 @@ export interface PullProgress {
   readonly total?: number;
 }
 
-export const TRANSPORT_LABEL = 'org.edgewhisk.transport';
+const TRANSPORT_LABEL = IMAGE_LABELS.transport;
 
 type Call = <T>(what: string, operation: Promise<T>) => Promise<T>;
 

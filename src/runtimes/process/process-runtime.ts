@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { builtFile } from '../../util/compiled-path';
 import type { Container, ContainerFailure, ContainerSpec, InitPayload, LogSink, Outcome, RunPayload, Runtime } from '../runtime';
-import { HEAP_EXHAUSTED } from '../proxy-client/heap-exhausted';
+import { HEAP_EXHAUSTED } from '../proxy-client/proxy-markers';
 import { ProxySession } from '../proxy-client/proxy-session';
 
 export const PROCESS_KINDS = Object.freeze(['nodejs:20', 'python:3']);
