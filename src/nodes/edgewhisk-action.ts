@@ -26,6 +26,10 @@ interface ActionNodeDef extends NodeDef {
   code?: string;
   main?: string;
   runtime?: string;
+  /** The image of a `blackbox` action (any image speaking the OpenWhisk action-proxy protocol). */
+  image?: string;
+  /** Docker network: `none`, `bridge` or a network name; '' = the engine's default. */
+  network?: string;
   components?: string[] | string;
   timeout?: string | number;
   memory?: string | number;
@@ -49,27 +53,53 @@ export function componentList(value: unknown): string[] {
   return raw.map((c) => String(c).trim()).filter((c) => c !== '');
 }
 
-/** The engine `create` options this node describes, or `undefined` in reference mode. */
-export function actionDefinition(def: ActionNodeDef, name: string): Record<string, unknown> | undefined {
+/** Docker network names as Docker allows them; `host` and `container:…` would share a network namespace. */
+const NETWORK = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+/** Why the node's Docker fields are unusable, or `undefined` when they are fine (checked at deploy). */
+export function dockerFieldsProblem(def: ActionNodeDef): string | undefined {
+  if (def.mode === 'reference' || def.kind === 'sequence') return undefined;
+  const image = (def.image ?? '').trim();
+  if (def.kind === 'blackbox' && image === '') return 'A blackbox action needs an image (one speaking the OpenWhisk action-proxy protocol).';
+  if (image !== '' && /\s/.test(image)) return `Invalid image '${image}': an image reference has no spaces.`;
+  const network = (def.network ?? '').trim();
+  if (network !== '' && (!NETWORK.test(network) || network === 'host')) {
+    return `Invalid network '${network}': use none, bridge or a network name (never host or another container's network).`;
+  }
+  return undefined;
+}
+
+/**
+ * The engine `create` options this node describes, or `undefined` in reference mode. `defaultRuntime` is the
+ * runtime to name when the node names none (set when the engine's own default was refused).
+ */
+export function actionDefinition(def: ActionNodeDef, name: string, defaultRuntime?: string): Record<string, unknown> | undefined {
   if (def.mode === 'reference') return undefined;
   const limits: Record<string, number> = {};
   for (const key of ['timeout', 'memory', 'concurrency', 'logs'] as const) {
     const n = optionalInt(def[key]);
     if (n !== undefined) limits[key] = n;
   }
-  const annotations = { 'edgewhisk-node': def.id };
+  const network = (def.network ?? '').trim();
+  const annotations = { 'edgewhisk-node': def.id, ...(network === '' ? {} : { 'edgewhisk-network': network }) };
   if (def.kind === 'sequence') {
-    return { name, sequence: componentList(def.components), annotations, overwrite: true };
+    return { name, sequence: componentList(def.components), annotations: { 'edgewhisk-node': def.id }, overwrite: true };
   }
+  const kind = def.kind === undefined || def.kind === '' ? 'nodejs:20' : def.kind;
+  const image = (def.image ?? '').trim();
+  const exec: Record<string, string> = {};
+  if (def.main !== undefined && def.main !== '' && def.main !== 'main') exec['main'] = def.main;
+  if (kind === 'blackbox' && image !== '') exec['image'] = image;
+  const runtime = def.runtime !== undefined && def.runtime !== '' ? def.runtime : defaultRuntime;
   return {
     name,
-    kind: def.kind === undefined || def.kind === '' ? 'nodejs:20' : def.kind,
+    kind,
     action: def.code ?? '',
-    exec: def.main !== undefined && def.main !== '' && def.main !== 'main' ? { main: def.main } : {},
+    exec,
     params: staticParams(def.params ?? []),
     limits,
     annotations,
-    ...(def.runtime === undefined || def.runtime === '' ? {} : { runtime: def.runtime }),
+    ...(runtime === undefined || runtime === '' ? {} : { runtime }),
     overwrite: true,
   };
 }
@@ -88,14 +118,19 @@ function sameDefinition(stored: Record<string, unknown>, wanted: Record<string, 
   const limits = stored['limits'] as Record<string, number>;
   const wantedLimits = wanted['limits'] as Record<string, number>;
   const defaults = engine.options.limits;
-  const runtime = (stored['annotations'] as { key: string; value: unknown }[]).find((a) => a.key === 'edgewhisk-runtime')?.value;
+  const annotations = stored['annotations'] as { key: string; value: unknown }[];
+  const runtime = annotations.find((a) => a.key === 'edgewhisk-runtime')?.value;
+  const network = annotations.find((a) => a.key === 'edgewhisk-network')?.value;
+  const wantedExec = wanted['exec'] as { main?: string; image?: string };
   return (
     exec['code'] === wanted['action'] &&
     exec['kind'] === (wanted['kind'] === 'nodejs:default' ? 'nodejs:20' : wanted['kind']) &&
-    (exec['main'] ?? 'main') === ((wanted['exec'] as { main?: string }).main ?? 'main') &&
+    (exec['main'] ?? 'main') === (wantedExec.main ?? 'main') &&
+    exec['image'] === wantedExec.image &&
     JSON.stringify(params) === JSON.stringify(wanted['params']) &&
     (['timeout', 'memory', 'concurrency', 'logs'] as const).every((k) => limits[k] === (wantedLimits[k] ?? defaults[k].default)) &&
-    runtime === wanted['runtime']
+    runtime === wanted['runtime'] &&
+    network === (wanted['annotations'] as Record<string, unknown>)['edgewhisk-network']
   );
 }
 
@@ -134,9 +169,19 @@ export default function register(RED: RedApi): void {
       setStatus({ fill: 'red', shape: 'ring', text: 'invalid main' });
       return;
     }
+    const dockerProblem = dockerFieldsProblem(def);
+    if (mode === 'define' && dockerProblem !== undefined) {
+      node.error(dockerProblem);
+      setStatus({ fill: 'red', shape: 'ring', text: def.kind === 'blackbox' && (def.image ?? '').trim() === '' ? 'no image' : 'invalid docker setting' });
+      return;
+    }
     lease = leaseEngineFor(RED, node, def.engine);
     if (lease === undefined) return;
     const engine = lease.engine;
+    // Docker refused by Node-RED's settings: an action that was to run there names it, and fails with the engine's
+    // own error, instead of running on another runtime with less isolation.
+    const refused = lease.refused;
+    const defaultRuntime = refused?.wasDefault === true ? refused.runtime : undefined;
     engine.on('activation:started', onStarted);
 
     if (mode === 'define') {
@@ -158,7 +203,7 @@ export default function register(RED: RedApi): void {
       if (isDefined) return Promise.resolve();
       if (!ownsName) return Promise.reject(new Error(`The action name '${name}' is already defined by another node in this engine.`));
       defined ??= (async () => {
-        const wanted = actionDefinition(def, name) as Record<string, unknown>;
+        const wanted = actionDefinition(def, name, defaultRuntime) as Record<string, unknown>;
         let stored: Record<string, unknown> | undefined;
         try {
           stored = await engine.actions.get({ name });
@@ -182,7 +227,9 @@ export default function register(RED: RedApi): void {
           const message = asError(error).message;
           if (def.kind === 'sequence' && /component does not exist/.test(message)) setStatus({ fill: 'grey', shape: 'ring', text: 'waiting for components' });
           else {
-            node.error(`Could not define action '${name}': ${message}`);
+            const runtime = def.runtime !== undefined && def.runtime !== '' ? def.runtime : defaultRuntime;
+            const needsRefused = refused !== undefined && (runtime === refused.runtime || def.kind === 'blackbox');
+            node.error(`Could not define action '${name}': ${message}${needsRefused ? ` ${refused.message}` : ''}`);
             setStatus({ fill: 'red', shape: 'ring', text: shortText(message) });
           }
         },

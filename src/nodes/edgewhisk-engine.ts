@@ -6,10 +6,12 @@ import { createEngine, type Engine, type EngineConfig } from '../engine';
 import { createRestApi } from '../rest/rest-api';
 import { mountApi, normaliseApiPath } from './lib/api-mount';
 import { RemoteEngine } from '../remote/remote-engine';
+import { dockerGate, dockerInstance, HOW_TO_ALLOW } from './lib/docker-gate';
 import type { NodeEngine } from './lib/node-engine';
-import type { EngineLease } from './lib/engine-registry';
+import { reportRuntime } from './lib/runtime-reports';
+import type { EngineLease, RuntimeRefusal } from './lib/engine-registry';
 import type { EngineProvider } from './lib/engine-source';
-import type { Node, NodeDef, RedApi } from './lib/red-types';
+import type { Node, NodeDef, NodeStatus, RedApi } from './lib/red-types';
 
 /** Node-RED waits 15 s for close handlers; the engine gets at most 10 s to drain, the rest is for terminating containers. */
 const CLOSE_BUDGET_MS = 10_000;
@@ -32,12 +34,22 @@ interface EngineNodeDef extends NodeDef {
   activationRetention?: string | number;
   /** Seconds running activations get to finish on redeploy or shutdown. */
   closeTimeout?: string | number;
+  /** Registers the Docker runtime while the default stays another one (actions then choose it). */
+  dockerEnabled?: boolean;
+  /** '' = DOCKER_HOST or /var/run/docker.sock; a socket path, unix://… or tcp://host:port. */
+  dockerHost?: string;
+  dockerPull?: string;
 }
 
 function integer(value: unknown): number | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   const n = Number(value);
   return Number.isFinite(n) ? n : Number.NaN;
+}
+
+/** Whether an (embedded) engine node asks for the Docker runtime. */
+export function wantsDocker(def: EngineNodeDef): boolean {
+  return def.mode !== 'remote' && (def.dockerEnabled === true || def.defaultRuntime === 'docker');
 }
 
 /** The engine options a config node's properties describe; unset properties keep the engine defaults. */
@@ -52,23 +64,71 @@ export function engineConfigFromNode(def: EngineNodeDef): EngineConfig {
     ['idleTimeout', idleSeconds === undefined ? undefined : idleSeconds * 1000],
     ['activationRetention', integer(def.activationRetention)],
   ];
-  return Object.fromEntries(entries.filter(([, v]) => v !== undefined)) as EngineConfig;
+  const config = Object.fromEntries(entries.filter(([, v]) => v !== undefined)) as EngineConfig;
+  if (!wantsDocker(def)) return config;
+  // The instance names this engine's containers and is what a restarted engine sweeps by: one per config node.
+  const docker = {
+    enabled: true,
+    host: typeof def.dockerHost === 'string' ? def.dockerHost.trim() : '',
+    ...(def.dockerPull === undefined || def.dockerPull === '' ? {} : { pull: def.dockerPull as 'never' | 'if-missing' | 'always' }),
+    instance: dockerInstance(def.id),
+  };
+  return { ...config, docker };
+}
+
+/** `config` without the Docker runtime: never registered, and `worker` as the default if Docker was to be it. */
+function withoutDocker(config: EngineConfig): EngineConfig {
+  const { docker: _docker, ...rest } = config;
+  return rest.defaultRuntime === 'docker' ? { ...rest, defaultRuntime: 'worker' } : rest;
 }
 
 export default function register(RED: RedApi): void {
   function EdgeWhiskEngineNode(this: Node & EngineProvider & { credentials?: { apiKey?: string; apiAuth?: string } }, def: EngineNodeDef): void {
     RED.nodes.createNode(this, def);
-    const config = engineConfigFromNode(def);
     const remote = def.mode === 'remote';
+    const requested = engineConfigFromNode(def);
+    // The gate is decided once, at deploy: settings.js does not change while Node-RED runs.
+    const gate = wantsDocker(def) ? dockerGate(RED.settings) : undefined;
+    let refused: RuntimeRefusal | undefined;
+    let baseStatus: NodeStatus = {};
+    if (gate?.allowed === false) {
+      const wasDefault = def.defaultRuntime === 'docker';
+      refused = {
+        runtime: 'docker',
+        wasDefault,
+        message: `Docker mode is refused: ${gate.reason}, and the Docker socket is root-equivalent. To allow it, ${HOW_TO_ALLOW}.`,
+      };
+      baseStatus = { fill: 'red', shape: 'ring', text: 'docker refused: no adminAuth' };
+      this.status(baseStatus);
+      this.error(
+        `${refused.message} This engine runs without the Docker runtime: ` +
+          (wasDefault
+            ? 'action nodes that name no runtime or name docker fail at deploy instead of running with less isolation, and the REST API is not exposed.'
+            : 'action nodes that name the docker runtime fail at deploy.'),
+      );
+    } else if (gate?.allowed === true && gate.via === 'acknowledged') {
+      baseStatus = { fill: 'yellow', shape: 'ring', text: 'docker without editor auth' };
+      this.status(baseStatus);
+      this.warn(
+        'Docker mode is on without editor authentication (edgewhisk.allowDockerWithoutAdminAuth in settings.js): anyone who can ' +
+          'reach the editor can deploy actions that start containers through the Docker daemon, whose socket is root-equivalent.',
+      );
+    }
+    const config = refused === undefined ? requested : withoutDocker(requested);
     const apiKey = this.credentials?.apiKey ?? '';
     const closeSeconds = integer(def.closeTimeout);
     const closeMs = closeSeconds === undefined || Number.isNaN(closeSeconds) ? CLOSE_BUDGET_MS : Math.min(Math.max(closeSeconds, 0) * 1000, CLOSE_BUDGET_MS);
     let engine: NodeEngine | undefined;
     let closed = false;
     let unmount: (() => void) | undefined;
+    let unlisten: (() => void) | undefined;
 
     // The API is served for embedded engines only, and only with its own credentials: it is code execution over HTTP.
     const expose = (embedded: Engine): void => {
+      if (refused?.wasDefault === true) {
+        this.error('The REST API is not exposed: its callers expect actions that name no runtime to run on Docker, which is refused.');
+        return;
+      }
       const auth = this.credentials?.apiAuth ?? '';
       if (!/^[^:]+:.+$/.test(auth)) {
         this.error('The REST API is not exposed: set its credentials (uuid:key) in the engine node.');
@@ -85,6 +145,8 @@ export default function register(RED: RedApi): void {
     const start = (): NodeEngine => {
       if (remote) return new RemoteEngine({ apihost: def.apihost ?? '', apiKey, ignoreCerts: def.ignoreCerts === true }) satisfies NodeEngine;
       const embedded = createEngine({ ...config, closeTimeout: closeMs });
+      // Image pulls and runtime warnings reach the editor through this node; between pulls it shows the gate's status.
+      unlisten = reportRuntime(embedded, this, () => baseStatus);
       if (def.exposeApi === true) expose(embedded);
       return embedded;
     };
@@ -93,7 +155,7 @@ export default function register(RED: RedApi): void {
       if (closed) throw new Error('This EdgeWhisk engine has been closed.');
       // Invalid settings throw here, at the first node that needs the engine, as a deploy-time error on that node.
       engine ??= start();
-      return { engine, release: async () => undefined };
+      return { engine, ...(refused === undefined ? {} : { refused }), release: async () => undefined };
     };
 
     // An exposed API must answer from deploy on, not from the first node that uses the engine.
@@ -110,6 +172,8 @@ export default function register(RED: RedApi): void {
     this.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
       unmount?.();
+      unlisten?.();
+      unlisten = undefined;
       const current = engine;
       engine = undefined;
       if (current === undefined) return done();
@@ -119,7 +183,10 @@ export default function register(RED: RedApi): void {
       });
     });
   }
+  const gate = dockerGate(RED.settings);
   RED.nodes.registerType('edgewhisk-engine', EdgeWhiskEngineNode as unknown as new (def: NodeDef) => unknown, {
     credentials: { apiKey: { type: 'password' }, apiAuth: { type: 'password' } },
+    // Lets the editor say beforehand whether Docker mode will be refused; the runtime decides on its own at deploy.
+    settings: { edgewhiskEngineDockerGate: { value: gate.allowed ? gate.via : 'refused', exportable: true } },
   });
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { helper, messages, nextMessage, NODES, settledStatus, statuses, tab, useNodeRed } from '../helpers/node-red';
 import { sleep } from '../helpers/engine';
+import { acquireSharedEngine } from '../../src/nodes/lib/engine-registry';
 
 useNodeRed();
 
@@ -209,6 +210,39 @@ describe('edgewhisk-action', () => {
     expect(after.activation.version).toBe('0.0.2');
   });
 
+  it('keeps the version when the Docker network is unchanged and bumps it when it changes', async () => {
+    // The worker runtime ignores the network; what is checked is the stored definition, once the node defined it.
+    await helper.load(NODES, flow({ network: 'bridge' }));
+    const probe = acquireSharedEngine();
+    const stored = async (version: string): Promise<unknown> => {
+      for (let i = 0; i < 100; i++) {
+        const doc = await probe.engine.actions.get({ name: 'echo' }).catch(() => undefined);
+        if (doc?.['version'] === version) return (doc['annotations'] as { key: string; value: unknown }[]).find((a) => a.key === 'edgewhisk-network')?.value;
+        await sleep(20);
+      }
+      throw new Error(`action echo never reached version ${version}`);
+    };
+    expect(await stored('0.0.1')).toBe('bridge');
+    await helper.setFlows(flow({ network: 'bridge' }), 'full');
+    // Unchanged: a message runs on the same version.
+    expect((await nextMessageAfter('a1')).activation.version).toBe('0.0.1');
+    await helper.setFlows(flow({ network: 'my-net' }), 'nodes');
+    expect(await stored('0.0.2')).toBe('my-net');
+    await helper.setFlows(flow({ network: '' }), 'nodes');
+    expect(await stored('0.0.3')).toBeUndefined();
+    await probe.release();
+  });
+
+  it('rejects a blackbox action without an image and a host network at deploy', async () => {
+    await helper.load(NODES, [
+      ...flow({ kind: 'blackbox', image: ' ' }),
+      { id: 'a2', type: 'edgewhisk-action', z: 'f1', action: 'hostnet', code: 'function main() { return {}; }', runtime: 'docker', network: 'host', wires: [] },
+    ]);
+    expect(helper.getNode('a1').error.calledWithMatch(/A blackbox action needs an image/)).toBe(true);
+    expect(statuses(helper.getNode('a1')).at(-1)).toMatchObject({ fill: 'red', text: 'no image' });
+    expect(helper.getNode('a2').error.calledWithMatch(/Invalid network 'host'/)).toBe(true);
+  });
+
   it('closes within Node-RED close timeout with an invocation in flight and leaks no worker', async () => {
     await helper.load(NODES, [
       { id: 'e1', type: 'edgewhisk-engine', prewarmCount: 0, closeTimeout: 1 },
@@ -254,3 +288,10 @@ describe('edgewhisk-action with a Python action', () => {
     expect((await got).error.message).toContain('no good');
   });
 });
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+async function nextMessageAfter(id: string): Promise<any> {
+  const got = nextMessage(helper.getNode('out'));
+  helper.getNode(id).receive({ payload: {} });
+  return got;
+}

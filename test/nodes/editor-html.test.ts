@@ -52,6 +52,22 @@ describe('editor HTML', () => {
     }
   });
 
+  it('offers Docker mode in the engine and action editors, with help on its gate and its images', () => {
+    const engine = definition('edgewhisk-engine');
+    expect(engine.def.defaults).toMatchObject({ dockerEnabled: { value: false }, dockerHost: { value: '' }, dockerPull: { value: 'if-missing' } });
+    expect(engine.html).toContain('<option value="docker"');
+    const engineHelp = engine.html.slice(engine.html.indexOf('data-help-name'));
+    for (const text of ['isolation mode for untrusted code', 'root-equivalent', '<code>adminAuth</code>', 'allowDockerWithoutAdminAuth: true', 'npx edgewhisk build-images --offline']) {
+      expect(engineHelp).toContain(text);
+    }
+    const action = definition('edgewhisk-action');
+    expect(action.def.defaults).toMatchObject({ image: { value: '' }, network: { value: '' } });
+    expect(action.html).toContain('<option value="blackbox"');
+    expect(action.html).toContain('<option value="docker"');
+    const actionHelp = action.html.slice(action.html.indexOf('data-help-name'));
+    for (const text of ['edgewhisk-network', 'root-equivalent', 'build-images --offline']) expect(actionHelp).toContain(text);
+  });
+
   it('ships the editor files beside the compiled node files, where Node-RED looks for them', () => {
     for (const type of types) {
       expect(readFileSync(join(root, 'dist', 'nodes', `${type}.html`), 'utf8')).toContain(`registerType('${type}'`);

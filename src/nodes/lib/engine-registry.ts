@@ -14,9 +14,22 @@ let shared: Engine | undefined;
 let sharedRefs = 0;
 let sharedTimer: NodeJS.Timeout | undefined;
 
+/** A runtime an engine node asked for and Node-RED's settings refused (Docker without adminAuth). */
+export interface RuntimeRefusal {
+  readonly runtime: string;
+  /**
+   * It was to be the engine's default runtime. The engine then runs with `worker` as its default, so action nodes
+   * that name no runtime name the refused one instead: they fail at deploy rather than run with less isolation.
+   */
+  readonly wasDefault: boolean;
+  /** Why, and how to allow it, for the errors of the nodes that needed it. */
+  readonly message: string;
+}
+
 /** A reference to an engine; `release()` once, on the node's close. */
 export interface EngineLease {
   readonly engine: NodeEngine;
+  readonly refused?: RuntimeRefusal;
   release(): Promise<void>;
 }
 
