@@ -2,7 +2,6 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // Worker threads and child processes per test file: forks keep each file's process state separate.
     pool: 'forks',
     testTimeout: 20_000,
@@ -11,5 +10,11 @@ export default defineConfig({
     dangerouslyIgnoreUnhandledErrors: false,
     allowOnly: false,
     passWithNoTests: false,
+    projects: [
+      { extends: true, test: { name: 'core', include: ['test/**/*.test.ts'], exclude: ['test/docker/**'] } },
+      // Real containers on the real daemon (`npx vitest run --project docker`): slower starts, and a first run
+      // may build EdgeWhisk's images. With EDGEWHISK_REQUIRE_DOCKER=1 (CI) a missing daemon fails these tests.
+      { extends: true, test: { name: 'docker', include: ['test/docker/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 600_000 } },
+    ],
   },
 });
