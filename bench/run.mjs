@@ -2,11 +2,12 @@
 // across rounds, medians across rounds, a readable table with anchors, targets and ratios.
 //
 //   npm run bench                      (= npm run build && node bench/run.mjs)
-//   node bench/run.mjs [--quick] [--rounds=N] [--write] [--json=path]
+//   node bench/run.mjs [--quick] [--rounds=N] [--write] [--json=path] [--no-docker]
 //
 // --quick   one short round (< 40 s); default: 3 rounds (< 3 min)
 // --write   write BENCHMARKS.md at the repository root (fresh file: machine, date, method, figures)
 // --json    also save the raw results (every child's JSON) to a file
+// --no-docker  leave out the Docker runtime (it needs a daemon and EdgeWhisk's images)
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -98,7 +99,8 @@ const t0 = Date.now();
 console.error(`EdgeWhisk benchmarks (${quick ? 'quick' : 'full'}, ${rounds} round${rounds === 1 ? '' : 's'}) on ${facts.cpuModel}, ${facts.cores} cores, Node ${facts.node}`);
 if (facts.loadAvgAtStart[0] > 0.5) console.error(`warning: load average ${facts.loadAvgAtStart[0]} at start: the machine is busy, expect noise`);
 
-const raw = { invoke: [], backlog: { small: [], large: [] }, cold: { cold: [], prewarm: [], bare: [] }, flow: [], process: [], rest: [] };
+const raw = { invoke: [], backlog: { small: [], large: [] }, cold: { cold: [], prewarm: [], bare: [] }, flow: [], process: [], rest: [], docker: [] };
+const withDocker = args['no-docker'] !== true;
 const owProxy = typeof args['ow-proxy'] === 'string' ? args['ow-proxy'] : process.env.EW_OPENWHISK_PROXY;
 const q = quick ? ['--quick'] : [];
 for (let r = 0; r < rounds; r++) {
@@ -115,6 +117,7 @@ for (let r = 0; r < rounds; r++) {
   raw.flow.push(await runChild('flow.bench.mjs', [...q, `--round=${r}`]));
   raw.rest.push(await runChild('rest.bench.mjs', [...q, `--round=${r}`]));
   raw.process.push(await runChild('process.bench.mjs', [...q, `--round=${r}`, ...(owProxy ? [`--ow-proxy=${owProxy}`] : [])]));
+  if (withDocker) raw.docker.push(await runChild('docker.bench.mjs', [...q, `--round=${r}`]));
 }
 const wallSeconds = (Date.now() - t0) / 1000;
 const loadAvgAtEnd = os.loadavg().map((l) => Math.round(l * 100) / 100);
@@ -183,6 +186,24 @@ const F = {
   procPrewarmed: get(raw.process, 'start.prewarmedMs'),
   procColdInit: get(raw.process, 'start.coldInitMs'),
   procPrewarmedInit: get(raw.process, 'start.prewarmedInitMs'),
+  dkColdEngine: get(raw.docker, 'cold.engine.p50'),
+  dkColdBare: get(raw.docker, 'cold.bare.p50'),
+  dkColdBareListening: get(raw.docker, 'cold.bareListening.p50'),
+  dkWarmEngineP50: get(raw.docker, 'warm.engine.p50'),
+  dkWarmEngineP99: get(raw.docker, 'warm.engine.p99'),
+  dkWarmBareP50: get(raw.docker, 'warm.bare.p50'),
+  dkWarmBareP99: get(raw.docker, 'warm.bare.p99'),
+  dkResumeEngine: get(raw.docker, 'resume.engine.p50'),
+  dkResumeBare: get(raw.docker, 'resume.bare.p50'),
+  dkNoopC8: get(raw.docker, 'throughput.noop_c8.perSecond'),
+  dkNoopC32: get(raw.docker, 'throughput.noop_c32.perSecond'),
+  dkSleepyC8: get(raw.docker, 'throughput.sleepy_c8.perSecond'),
+  dkSleepyC32: get(raw.docker, 'throughput.sleepy_c32.perSecond'),
+  dkSharedC8: get(raw.docker, 'throughput.shared_c8.perSecond'),
+  dkSharedC32: get(raw.docker, 'throughput.shared_c32.perSecond'),
+  dkNoopC8P50: get(raw.docker, 'throughput.noop_c8.latency.p50'),
+  dkNoopC32P50: get(raw.docker, 'throughput.noop_c32.latency.p50'),
+  dkSleepyC8P50: get(raw.docker, 'throughput.sleepy_c8.latency.p50'),
   restP50: get(raw.rest, 'http.p50us'),
   restP99: get(raw.rest, 'http.p99us'),
   restC1: get(raw.rest, 'http.c1PerSec'),
@@ -268,6 +289,21 @@ const rows = [
   { metric: 'ratio warm /run p50 EdgeWhisk / reference', value: `${fmt(F.proxyRunP50 / ow.runP50, 2)}×`, target: '≤ 0.5×', verdict: check(F.proxyRunP50 / ow.runP50 <= 0.5) },
   { metric: 'cold start, process container', value: `${fmt(F.procCold)} ms`, anchor: `initTime ${fmt(F.procColdInit, 0)} ms; Docker Node cold ~212-381 ms (#26, #34)` },
   { metric: 'prewarmed process container', value: `${fmt(F.procPrewarmed)} ms`, anchor: `initTime ${fmt(F.procPrewarmedInit, 0)} ms` },
+  ...(withDocker
+    ? [
+        { section: `Docker runtime (${raw.docker[0]?.config?.image ?? '?'}, Docker ${raw.docker[0]?.config?.dockerVersion ?? '?'}, runc, Unix socket per container)` },
+        { metric: 'cold start: invoke of a new action → result', value: `${fmt(F.dkColdEngine)} ms`, anchor: 'create, start, proxy listening, /init, /run; Lean OpenWhisk on a Pi 4 3.37-3.55 s (#6)' },
+        { metric: 'bare: same create body → first /run answered (dockerode)', value: `${fmt(F.dkColdBare)} ms`, anchor: `listening after ${fmt(F.dkColdBareListening)} ms; docker run → first HTTP 200 212 ms (#34)` },
+        { metric: 'ratio cold engine / bare', value: `${fmt(ratio(F.dkColdEngine, F.dkColdBare), 2)}×`, target: '≤ 1.5×', verdict: check(ratio(F.dkColdEngine, F.dkColdBare) <= 1.5) },
+        { metric: 'warm invoke p50 / p99 (no-op, blocking)', value: `${fmt(F.dkWarmEngineP50)} / ${fmt(F.dkWarmEngineP99)} µs`, anchor: 'Lean OpenWhisk warm hop 31-39 ms on a Pi 4 (#5); OpenWhisk warm /run 2 ms (#12)' },
+        { metric: 'bare /run to the same container, same socket, p50 / p99', value: `${fmt(F.dkWarmBareP50)} / ${fmt(F.dkWarmBareP99)} µs`, anchor: 'calls interleaved with the engine\'s' },
+        { metric: 'ratio warm engine p50 / bare p50', value: `${fmt(ratio(F.dkWarmEngineP50, F.dkWarmBareP50), 2)}×`, target: '≤ 3×', verdict: check(ratio(F.dkWarmEngineP50, F.dkWarmBareP50) <= 3) },
+        { metric: 'resume from pause → result', value: `${fmt(F.dkResumeEngine)} ms`, anchor: `bare unpause + /run ${fmt(F.dkResumeBare)} ms; CLI unpause + /run 20.6 ms (#35)` },
+        { metric: 'throughput c8 / c32, one container per caller (no-op)', value: `${fmt(F.dkNoopC8)} / ${fmt(F.dkNoopC32)} /s`, anchor: `latency p50 ${fmt(F.dkNoopC8P50, 2)} / ${fmt(F.dkNoopC32P50, 2)} ms` },
+        { metric: 'throughput c8 / c32, one container (limits.concurrency = c)', value: `${fmt(F.dkSharedC8)} / ${fmt(F.dkSharedC32)} /s`, anchor: 'no-op' },
+        { metric: 'throughput c8 / c32, `sleepy` 30 ms action', value: `${fmt(F.dkSleepyC8)} / ${fmt(F.dkSleepyC32)} /s`, anchor: `p50 ${fmt(F.dkSleepyC8P50)} ms at c8; Lean OpenWhisk 31-35 req/s VM (#7), 13.5-22 req/s Pi 4 (#3)` },
+      ]
+    : []),
   { section: 'REST API: blocking no-op invokes over HTTP keep-alive on loopback (client in the same process)' },
   { metric: 'HTTP invoke latency c1 p50 / p99', value: `${fmt(F.restP50)} / ${fmt(F.restP99)} µs`, anchor: `in-process engine p50 ${fmt(F.restEngineP50)} µs (same run); Lean OpenWhisk 84-97 ms mean on a VM (#7)` },
   { metric: 'HTTP invokes per second, c1 / c32', value: `${fmt(F.restC1)} / ${fmt(F.restC32)} /s`, anchor: `in-process c32 ${fmt(F.restEngineC32)} /s; Lean OpenWhisk 31-35 req/s VM (#7), 13.5-22 req/s Pi 4 (#3)` },
@@ -318,6 +354,11 @@ if (args.write === true) {
     `- \`bench/cold-start.bench.mjs\`: a fresh engine and a fresh action per sample (${raw.cold.cold[0].samples} samples per process after one unmeasured sample). Cold: \`prewarmCount: 0\`, time of the first blocking invoke. Prewarm: \`prewarmCount: 1\`, poll \`engine.stats().pool.prewarm\` until ≥ 1, then invoke at once or ${raw.cold.prewarm[0].settleMs} ms later. \`waitTime\`/\`initTime\` are the activation's annotations. Bare: \`new Worker()\` (same options) until its first message.`,
     `- \`bench/flow.bench.mjs\`: a real Node-RED 4 runtime embedded in the process (no editor, no admin HTTP), the bundle loaded from this checkout as a user-directory module. Messages enter the first node with \`node.receive()\`; the sink is a function node handing each message to the harness. Burst: N messages sent at once, time until the sink has all N (${raw.flow[0]?.config?.burst ?? '?'} per repetition). Latency: one message in flight. Action: \`function main(p) { return p; }\`, blocking, worker runtime, \`limits.concurrency\` 64; function node: \`return msg;\`. Order alternates each repetition.`,
     `- \`bench/process.bench.mjs\`: the Node.js proxy alone (spawn until its port accepts a connection, polled every 1 ms; spawn until init + first /run answered; warm /run of an echo action over one keep-alive connection), next to OpenWhisk's own Node.js proxy (\`core/nodejsActionBase\` of apache/openwhisk-runtime-nodejs, run from a local checkout with \`--ow-proxy=…\`, not part of this repository) when given; engine invocations on the process runtime alternating call by call with bare /run calls to another running proxy over the same transport; cold and prewarmed process containers through the engine.`,
+    ...(withDocker
+      ? [
+          '- `bench/docker.bench.mjs`: the Docker runtime on the local daemon with EdgeWhisk\'s Node.js image (built offline from this machine\'s node). Cold: a new action invoked through an engine that has reached the daemon once (ping, sweep, image inspected), until its result, alternating with the bare path done with dockerode: the same hardened create body, start, poll the per-container Unix socket every 1 ms, POST /init, POST /run; samples alternate which goes first. Warm: blocking no-op invocations through the engine alternating call by call with bare POST /run to the same container over the same socket (keep-alive). Resume: the engine pauses after a 50 ms grace; each sample waits for the pause plus 100 ms, then times the invocation; bare: dockerode unpause + POST /run. Throughput: callers looping blocking invocations after warm-up bursts that start every container, with 128 MB actions and a budget of one container per caller, or one container with `limits.concurrency` = callers; `sleepy` is Lean OpenWhisk\'s harness action (setTimeout 30 ms).',
+        ]
+      : []),
     '- `bench/rest.bench.mjs`: a standalone server (engine + REST API) in the benchmark process, `POST /api/v1/namespaces/_/actions/noop?blocking=true&result=true` over a keep-alive agent (32 sockets), the action with `limits.concurrency` 32; c1 sequential, c32 32 callers; the same calls through `engine.actions.invoke` alternate with them.',
     '- Anchors (#n) are rows of `performance-anchors.md` (2-vCPU x86 VM or published figures); they are sanity checks, not targets, except where a target is given.',
     '',

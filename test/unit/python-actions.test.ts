@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { childPids } from '../helpers/child-pids';
 import { ProcessRuntime } from '../../src/index';
 import { testEngine } from '../helpers/engine';
 
@@ -72,10 +73,12 @@ describe('prewarmed python:3 processes', () => {
     const engine = testEngine({ prewarm: [{ kind: 'python:3', count: 1 }] });
     for (let i = 0; i < 300 && engine.stats().pool.prewarm < 1; i++) await new Promise((r) => setTimeout(r, 20));
     expect(engine.stats().pool.prewarm).toBe(1);
-    await engine.actions.create({ name: 'p', kind: 'python:3', action: 'def main(a):\n    return {"ok": True}\n' });
-    const record = (await engine.actions.invoke({ name: 'p', blocking: true })) as { annotations: { key: string; value: number }[] };
-    // A prewarmed process only needs init: no interpreter start-up in waitTime.
-    expect(record.annotations.find((a) => a.key === 'waitTime')?.value).toBeLessThan(100);
+    const prewarmed = childPids();
+    expect(prewarmed).toHaveLength(1);
+    await engine.actions.create({ name: 'p', kind: 'python:3', action: 'import os\ndef main(a):\n    return {"pid": os.getpid()}\n' });
+    const record = (await engine.actions.invoke({ name: 'p', blocking: true })) as { response: { result: { pid: number } } };
+    // It ran in the interpreter that was already waiting: only init, no interpreter start-up.
+    expect(record.response.result.pid).toBe(prewarmed[0]);
   });
 
   it('refuses a prewarm entry no runtime can serve, naming it', async () => {

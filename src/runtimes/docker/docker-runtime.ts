@@ -18,6 +18,7 @@ import type { Container, ContainerSpec, Runtime } from '../runtime';
 import { containerConfig, type Transport } from './container-config';
 import { DockerContainer, type DockerContext } from './docker-container';
 import { relaxations, type DockerOptions } from './docker-options';
+import { IMAGE_LABELS, proxyDigest, type ImageKind } from './image-builder';
 import { ImageCatalog, type PullProgress } from './image-catalog';
 import { isLeftover, LABELS, ownerToken } from './ownership';
 
@@ -47,6 +48,7 @@ export class DockerRuntime extends EventEmitter<DockerRuntimeEvents> implements 
   readonly #images: ImageCatalog;
   readonly #owner = ownerToken();
   readonly #orphans = new Set<string>();
+  readonly #checkedImages = new Set<string>();
   readonly #context: DockerContext;
   #ready: Promise<string | undefined> | undefined;
   #warned = false;
@@ -85,6 +87,7 @@ export class DockerRuntime extends EventEmitter<DockerRuntimeEvents> implements 
       throw new Error(spec.kind === 'blackbox' ? 'a blackbox action needs an image (exec.image)' : `no Docker image is configured for kind ${spec.kind} (docker.images)`);
     }
     const info = await this.#images.resolve(image);
+    this.#checkProxyVersion(image, info.labels);
     // Stock images can only be reached through a published port, which needs a network that has one.
     const network = spec.network ?? (info.transport === 'tcp' ? 'bridge' : this.#options.network);
     if (network === 'host' || network.startsWith('container:')) {
@@ -171,6 +174,23 @@ export class DockerRuntime extends EventEmitter<DockerRuntimeEvents> implements 
       }
     }
     return removed;
+  }
+
+  /** An EdgeWhisk image built from another version's proxy still works, but may differ: say so once per image. */
+  #checkProxyVersion(image: string, labels: Readonly<Record<string, string>>): void {
+    const digest = labels[IMAGE_LABELS.proxyDigest];
+    const kind = labels[IMAGE_LABELS.kind];
+    if (digest === undefined || kind === undefined || this.#checkedImages.has(image)) return;
+    this.#checkedImages.add(image);
+    let current: string;
+    try {
+      current = proxyDigest(kind as ImageKind);
+    } catch {
+      return;
+    }
+    if (digest !== current) {
+      this.emit('warning', `Docker image ${image} holds the action proxy of another EdgeWhisk version: rebuild it with \`npx edgewhisk build-images\``);
+    }
   }
 
   #socketDirFor(name: string): string {

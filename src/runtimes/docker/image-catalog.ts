@@ -10,6 +10,7 @@ import { IMAGE_LABELS } from './image-builder';
 export interface ImageInfo {
   readonly id: string;
   readonly transport: 'unix' | 'tcp';
+  readonly labels: Readonly<Record<string, string>>;
 }
 
 export interface PullProgress {
@@ -59,7 +60,8 @@ export class ImageCatalog {
   async #inspect(image: string): Promise<ImageInfo | undefined> {
     try {
       const info = await this.#call(`inspect image ${image}`, this.#docker.getImage(image).inspect());
-      return { id: info.Id, transport: info.Config?.Labels?.[TRANSPORT_LABEL] === 'unix' ? 'unix' : 'tcp' };
+      const labels = info.Config?.Labels ?? {};
+      return { id: info.Id, transport: labels[TRANSPORT_LABEL] === 'unix' ? 'unix' : 'tcp', labels };
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode === 404) return undefined;
       throw error;
