@@ -1,4 +1,4 @@
-import { EDGEWHISK_IMAGES } from './runtimes/docker/image-builder';
+import { EDGEWHISK_IMAGES } from './runtimes/docker/image-contract';
 import { resolveDockerOptions, type DockerOptions, type DockerOptionsInput } from './runtimes/docker/docker-options';
 
 /**

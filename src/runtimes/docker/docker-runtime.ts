@@ -18,7 +18,8 @@ import type { Container, ContainerSpec, Runtime } from '../runtime';
 import { containerConfig, type Transport } from './container-config';
 import { DockerContainer, type DockerContext } from './docker-container';
 import { relaxations, type DockerOptions } from './docker-options';
-import { IMAGE_LABELS, proxyDigest, type ImageKind } from './image-builder';
+import { IMAGE_LABELS, type ImageKind } from './image-contract';
+import { proxyDigest } from './proxy-source';
 import { ImageCatalog, type PullProgress } from './image-catalog';
 import { isLeftover, LABELS, ownerToken } from './ownership';
 

@@ -13,83 +13,22 @@
  * proxy over the Unix socket in the directory it mounts at /run/edgewhisk, and `org.edgewhisk.proxy-digest`
  * (compare with `proxyDigest()`) tells an image built from another version of the proxy.
  */
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
 import * as tar from 'tar';
-import { builtFile } from '../../util/compiled-path';
 import { copyFile, copyTree, copyWithLibraries, makeDir, stripDebugInfo } from './host-files';
 import { copyPython, hostPython } from './host-python';
-import { PROXY_PORT, SOCKET_MOUNT, SOCKET_PATH } from './container-config';
-import { bundleDependencies, requiredPackages, type BundledPackage } from './node-modules';
 
-/** The action kinds EdgeWhisk builds images for, and their tags. */
-export const EDGEWHISK_IMAGES = Object.freeze({
-  'nodejs:20': 'edgewhisk/action-nodejs:20',
-  'python:3': 'edgewhisk/action-python:3',
-} as const);
+import { dockerfile } from './dockerfile';
+import { BASE_IMAGES, BUILD_KINDS, BUNDLE, EDGEWHISK_IMAGES, SOCKET_DIR, type BuildKind } from './image-contract';
+import { proxySource, type ProxySource } from './proxy-source';
 
-export type ImageKind = keyof typeof EDGEWHISK_IMAGES;
-
-/** What `--kind` names: the proxy's language. */
-export type BuildKind = 'nodejs' | 'python';
-
-export const BUILD_KINDS: Readonly<Record<BuildKind, ImageKind>> = Object.freeze({ nodejs: 'nodejs:20', python: 'python:3' });
-
-/** The labels on every EdgeWhisk image. */
-export const IMAGE_LABELS = Object.freeze({
-  /** `true` */
-  image: 'org.edgewhisk.image',
-  /** The action kind, e.g. `nodejs:20`. */
-  kind: 'org.edgewhisk.kind',
-  /** `unix`: the proxy listens on `SOCKET` when that variable is set. */
-  transport: 'org.edgewhisk.transport',
-  /** `online` or `offline`. */
-  build: 'org.edgewhisk.build',
-  /** `proxyDigest(kind)` of the proxy files in the image. */
-  proxyDigest: 'org.edgewhisk.proxy-digest',
-  /** `IMAGE_FORMAT` of the builder that made the image. */
-  format: 'org.edgewhisk.image-format',
-  /** The interpreter's version, e.g. `20.20.2` or `3.11.7`. */
-  runtimeVersion: 'org.edgewhisk.runtime-version',
-  source: 'org.opencontainers.image.source',
-  version: 'org.opencontainers.image.version',
-} as const);
-
-/** The bases of online builds; both keep their interpreter at /usr/local/bin like the offline images. */
-export const BASE_IMAGES: Readonly<Record<BuildKind, string>> = Object.freeze({
-  nodejs: 'node:20-bookworm-slim',
-  python: 'python:3.11-slim-bookworm',
-});
-
-/**
- * The version of the image contract (paths, user, environment, labels, directories). Raised when the builder
- * changes what an image holds, so images from an older builder read as stale even though their proxy is current.
- */
-export const IMAGE_FORMAT = '1';
-
-/** The user every EdgeWhisk image runs as (nobody:nogroup). */
-export const IMAGE_USER = '65534:65534';
-/** The directory the runtime mounts per container; the proxy's socket goes there. */
-export const SOCKET_DIR = SOCKET_MOUNT;
-export { PROXY_PORT, SOCKET_PATH };
-
-/** Where the proxies and their npm packages live in the image. */
-const BUNDLE = '/opt/edgewhisk';
-
-const COMMANDS: Readonly<Record<BuildKind, readonly string[]>> = {
-  nodejs: ['/usr/local/bin/node', `${BUNDLE}/proxy/nodejs/server.js`],
-  python: ['/usr/local/bin/python3', '-u', `${BUNDLE}/proxy/python/proxy.py`],
-};
-
-const ENVIRONMENT: Readonly<Record<BuildKind, Readonly<Record<string, string>>>> = {
-  nodejs: { LANG: 'C.UTF-8', TMPDIR: '/tmp', PORT: String(PROXY_PORT), HOST: '0.0.0.0' },
-  python: { LANG: 'C.UTF-8', TMPDIR: '/tmp', PORT: String(PROXY_PORT), HOST: '0.0.0.0', PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
-};
+export * from './image-contract';
+export { imageStatus, proxyDigest } from './proxy-source';
 
 export interface BuildOptions {
   /** Build `FROM scratch` from the host's own binaries instead of pulling base images. @default false */
@@ -107,67 +46,6 @@ export interface BuiltImage {
   /** Bytes, as `docker images` counts them. */
   readonly size: number;
   readonly seconds: number;
-}
-
-interface ProxySource {
-  /** The directory the proxy files are in (dist/proxy/<kind>, or src/proxy/python under vitest). */
-  readonly dir: string;
-  readonly files: readonly string[];
-  /** npm packages the proxy requires (Node.js only). */
-  readonly packages: readonly BundledPackage[];
-}
-
-/** The proxy's files as the runtime and the builder see them: `builtFile` finds dist/ from src/ too. */
-function proxySource(kind: BuildKind): ProxySource {
-  const proxies = join(__dirname, '..', '..', 'proxy');
-  if (kind === 'python') {
-    const dir = dirname(builtFile(join(proxies, 'python'), 'proxy.py'));
-    return { dir, files: readdirSync(dir).filter((f) => f.endsWith('.py')).sort(), packages: [] };
-  }
-  const dir = dirname(builtFile(join(proxies, 'nodejs'), 'server.js'));
-  const files = readdirSync(dir).filter((f) => f.endsWith('.js')).sort();
-  const required = new Set(files.flatMap((f) => requiredPackages(readFileSync(join(dir, f), 'utf8'))));
-  return { dir, files, packages: bundleDependencies([...required], dir, 'proxy/nodejs') };
-}
-
-/**
- * SHA-256 over the proxy files an image of `kind` gets (names and contents) and, for Node.js, the name and version
- * of each npm package bundled with it. An image whose `org.edgewhisk.proxy-digest` label differs was built from
- * another version of EdgeWhisk. Reads the files each time (a few, small): cache it where it is called often.
- */
-export function proxyDigest(kind: BuildKind | ImageKind): string {
-  const build = kindOf(kind);
-  const source = proxySource(build);
-  const hash = createHash('sha256').update(`edgewhisk-proxy/1 ${build}\n`);
-  for (const file of source.files) {
-    const data = readFileSync(join(source.dir, file));
-    hash.update(`file ${file} ${data.length}\n`).update(data);
-  }
-  for (const pkg of [...source.packages].map((p) => `${p.name}@${p.version}`).sort()) hash.update(`package ${pkg}\n`);
-  return hash.digest('hex');
-}
-
-function kindOf(kind: BuildKind | ImageKind): BuildKind {
-  const build = kind.split(':')[0];
-  if (build !== 'nodejs' && build !== 'python') throw new Error(`No EdgeWhisk image for kind ${kind}.`);
-  return build;
-}
-
-/**
- * Whether the image for `kind` is there and holds this version's proxy: `missing`, `stale` (other proxy files,
- * an older image format, or not built by this builder) or `current`.
- */
-export async function imageStatus(docker: Dockerode, kind: BuildKind | ImageKind): Promise<'missing' | 'stale' | 'current'> {
-  const build = kindOf(kind);
-  let labels: Record<string, string> | undefined;
-  try {
-    labels = (await docker.getImage(EDGEWHISK_IMAGES[BUILD_KINDS[build]]).inspect()).Config.Labels ?? undefined;
-  } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) return 'missing';
-    throw error;
-  }
-  const current = labels?.[IMAGE_LABELS.format] === IMAGE_FORMAT && labels[IMAGE_LABELS.proxyDigest] === proxyDigest(build);
-  return current ? 'current' : 'stale';
 }
 
 /** Builds the images of `options.kinds` one after the other, and tags them `EDGEWHISK_IMAGES`. */
@@ -368,119 +246,4 @@ async function assembleOffline(kind: BuildKind, context: string, say: (line: str
 
 function writeEtc(etc: string, name: string, content: string): void {
   writeFileSync(join(etc, name), content, { mode: 0o644 });
-}
-
-/** The Python modules `proxy.py` imports, at top level or inside functions. */
-function pythonImports(source: string): string[] {
-  const modules = new Set<string>();
-  for (const match of source.matchAll(/^[ \t]*import[ \t]+([^#\n]+)/gm)) {
-    for (const part of (match[1] ?? '').split(',')) modules.add(part.trim().split(/\s+/)[0] ?? '');
-  }
-  for (const match of source.matchAll(/^[ \t]*from[ \t]+([A-Za-z_][\w.]*)[ \t]+import\b/gm)) modules.add(match[1] ?? '');
-  modules.delete('');
-  return [...modules].sort();
-}
-
-/** Imports what the proxy imports with bytecode writing on (PYTHONDONTWRITEBYTECODE is set for the image). */
-function bytecodeWarmup(source: ProxySource): string[] {
-  const script = ['import importlib, sys', 'sys.dont_write_bytecode = False', `for name in ${JSON.stringify(proxyImports(source))}:`, '    importlib.import_module(name)'];
-  return [COMMANDS.python[0] ?? '', '-c', script.join('\n')];
-}
-
-function proxyImports(source: ProxySource): string[] {
-  return [...new Set(source.files.flatMap((file) => pythonImports(readFileSync(join(source.dir, file), 'utf8'))))].sort();
-}
-
-/**
- * The command of the build's last step, run as the image's user: it loads the proxy with everything it imports and
- * checks the directories the runtime relies on, so a broken image fails its build instead of its first action.
- */
-function proxyCheck(kind: BuildKind, source: ProxySource): string[] {
-  const modes = { '/tmp': 0o1777, [SOCKET_DIR]: 0o755 };
-  if (kind === 'nodejs') {
-    const script = [
-      "const fs = require('fs');",
-      `const dir = '${BUNDLE}/proxy/nodejs/';`,
-      "for (const file of fs.readdirSync(dir)) if (file.endsWith('.js')) require(dir + file);",
-      `for (const [path, mode] of Object.entries(${JSON.stringify(modes)})) {`,
-      '  const got = fs.statSync(path).mode & 0o7777;',
-      "  if (got !== mode) throw new Error(path + ' has mode ' + got.toString(8));",
-      '}',
-      "console.log('proxy loads: node ' + process.version + ', uid ' + process.getuid() + ', packages ' + fs.readdirSync('/opt/edgewhisk/node_modules').join(' '));",
-    ].join('\n');
-    return [COMMANDS.nodejs[0] ?? '', '-e', script];
-  }
-  const script = [
-    'import importlib, os, stat, sys',
-    `for name in ${JSON.stringify(proxyImports(source))}:`,
-    '    importlib.import_module(name)',
-    `for path, mode in ${JSON.stringify(modes).replace(/"/g, "'")}.items():`,
-    '    got = stat.S_IMODE(os.stat(path).st_mode)',
-    '    if got != mode:',
-    "        raise SystemExit('%s has mode %o' % (path, got))",
-    "print('proxy imports: Python %s, uid %d, encoding %s' % (sys.version.split()[0], os.getuid(), sys.getfilesystemencoding()))",
-  ].join('\n');
-  return [COMMANDS.python[0] ?? '', '-c', script];
-}
-
-/** Name and version of this package, for the OCI labels; `undefined` if its package.json is not where expected. */
-function packageInfo(): { version: string; source: string | undefined } | undefined {
-  try {
-    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as {
-      name?: string;
-      version?: string;
-      repository?: { url?: string } | string;
-    };
-    if (pkg.name !== 'node-red-contrib-edgewhisk' || pkg.version === undefined) return undefined;
-    const url = typeof pkg.repository === 'string' ? pkg.repository : pkg.repository?.url;
-    return { version: pkg.version, source: url?.replace(/^git\+/, '').replace(/\.git$/, '') };
-  } catch {
-    return undefined;
-  }
-}
-
-function dockerfile(kind: BuildKind, offline: boolean, runtimeVersion: string | undefined, source: ProxySource): string {
-  const pkg = packageInfo();
-  const labels: Record<string, string | undefined> = {
-    [IMAGE_LABELS.image]: 'true',
-    [IMAGE_LABELS.kind]: BUILD_KINDS[kind],
-    [IMAGE_LABELS.transport]: 'unix',
-    [IMAGE_LABELS.build]: offline ? 'offline' : 'online',
-    [IMAGE_LABELS.proxyDigest]: proxyDigest(kind),
-    [IMAGE_LABELS.format]: IMAGE_FORMAT,
-    [IMAGE_LABELS.runtimeVersion]: runtimeVersion,
-    [IMAGE_LABELS.source]: pkg?.source,
-    [IMAGE_LABELS.version]: pkg?.version,
-  };
-  const environment = { ...ENVIRONMENT[kind], ...(offline && kind === 'python' ? { PYTHONHOME: '/usr/local' } : {}) };
-  const quoted = (entries: Record<string, string | undefined>): string =>
-    Object.entries(entries)
-      .filter((entry): entry is [string, string] => entry[1] !== undefined)
-      .map(([key, value]) => `${key}=${JSON.stringify(value)}`)
-      .join(' \\\n    ');
-  return `${[
-    `# EdgeWhisk's ${BUILD_KINDS[kind]} action image, generated by \`edgewhisk build-images${offline ? ' --offline' : ''}\`.`,
-    offline
-      ? `# Offline: FROM scratch, with the host's own ${kind === 'nodejs' ? 'node' : 'python3'} and every library it loads.`
-      : `# Online: the official image, with EdgeWhisk's proxy under ${BUNDLE}.`,
-    `FROM ${offline ? 'scratch' : BASE_IMAGES[kind]}`,
-    'COPY rootfs/ /',
-    `ENV ${quoted(environment)}`,
-    ...(kind === 'python'
-      ? [
-          '# Bytecode for the modules the proxy loads, written once here: the running container cannot (its file',
-          '# system is read-only), and compiling them from source would add half a second to every cold start.',
-          `RUN ${JSON.stringify(bytecodeWarmup(source))}`,
-        ]
-      : []),
-    `USER ${IMAGE_USER}`,
-    'WORKDIR /tmp',
-    '# Fails the build unless the proxy loads, as the user it runs as, with everything it imports.',
-    `RUN ${JSON.stringify(proxyCheck(kind, source))}`,
-    `LABEL ${quoted(labels)}`,
-    `EXPOSE ${PROXY_PORT}`,
-    // The official node image starts everything through docker-entrypoint.sh: the proxy needs no shell in between.
-    ...(offline ? [] : ['ENTRYPOINT []']),
-    `CMD ${JSON.stringify(COMMANDS[kind])}`,
-  ].join('\n')}\n`;
 }

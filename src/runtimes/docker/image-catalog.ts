@@ -5,7 +5,7 @@
  */
 import type Dockerode from 'dockerode';
 import type { PullPolicy } from './docker-options';
-import { IMAGE_LABELS } from './image-builder';
+import { IMAGE_LABELS } from './image-contract';
 
 export interface ImageInfo {
   readonly id: string;
