@@ -98,6 +98,7 @@ export class ContainerPool extends EventEmitter {
   // Waiters are few (bounded by the balancer's dispatch concurrency), so a plain array is the right queue here.
   readonly #waiters: Waiter[] = [];
   readonly #sweeper: NodeJS.Timeout;
+  readonly #destroying = new Set<Promise<void>>();
   #memoryUsed = 0;
   #starting = 0;
   #nextId = 0;
@@ -195,6 +196,7 @@ export class ContainerPool extends EventEmitter {
     for (const w of waiters) w.reject(ewError('EW_ENGINE_ABORTED', []));
     const entries = [...this.#entries];
     await Promise.allSettled(entries.map((e) => this.#remove(e)));
+    await Promise.allSettled([...this.#destroying]);
   }
 
   #tryAssign(request: PoolRequest): Promise<Lease> | undefined {
@@ -372,7 +374,11 @@ export class ContainerPool extends EventEmitter {
     }
     const container = entry.container;
     if (container === undefined) return Promise.resolve();
-    return container.destroy().catch(() => undefined);
+    const destroyed = container.destroy().catch(() => undefined);
+    // close() waits for these too: a container being removed when the engine closes is still the engine's.
+    this.#destroying.add(destroyed);
+    void destroyed.then(() => this.#destroying.delete(destroyed));
+    return destroyed;
   }
 
   #schedulePause(entry: Entry): void {

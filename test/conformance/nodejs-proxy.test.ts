@@ -4,9 +4,11 @@
  * harness and stops it afterwards; only the archive fixtures below are built once.
  *
  * The proxy under test is a parameter: `PROXY_COMMAND` (argv), overridable with `EW_NODE_PROXY_COMMAND` as a JSON
- * array, so the same case list can later be pointed at another launcher (e.g. a wrapper that runs a Docker image
- * and forwards the `{"port": n}` announcement to fd 3). Cases marked "local process" additionally look at the host
- * file system (TMPDIR, the working directory) or at process ids.
+ * array, so the same case list runs against another launcher: test/docker/conformance-nodejs.test.ts points it at
+ * test/docker/docker-proxy-launcher.cjs, which runs EdgeWhisk's image and relays a loopback port to it. Cases marked
+ * "local process" look at the host file system (TMPDIR, the working directory) or at process ids, which a proxy in
+ * a container does not share: with `EW_PROXY_IS_REMOTE=1` they are not registered at all, and the host-side checks
+ * of the other cases are replaced by their remote equivalents (`EW_PROXY_TMPDIR`: the proxy's own temp dir).
  *
  * Run: cd /work/main && npm run build >/dev/null && npx vitest run test/conformance/nodejs-proxy.test.ts
  */
@@ -27,6 +29,15 @@ const ROOT = join(__dirname, '..', '..');
 const PROXY_COMMAND: readonly string[] = process.env['EW_NODE_PROXY_COMMAND']
   ? (JSON.parse(process.env['EW_NODE_PROXY_COMMAND']) as string[])
   : [process.execPath, join(ROOT, 'dist', 'proxy', 'nodejs', 'server.js')];
+/** Whether the proxy shares this host's file system and process ids (not so in a container). */
+const LOCAL = process.env['EW_PROXY_IS_REMOTE'] !== '1';
+/** A remote proxy's temp dir (where it unpacks archives), as the proxy sees it; the host's is given by TMPDIR. */
+const REMOTE_TMPDIR = (process.env['EW_PROXY_TMPDIR'] ?? '').replace(/\/$/, '');
+
+/** Registers a "local process" case only where the proxy is local: not registered is not skipped, it does not apply. */
+function itLocal(name: string, fn: () => Promise<void>): void {
+  if (LOCAL) it(name, fn);
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Helpers: every reply goes through `expectFramed` (§1: Content-Length, never chunked).
@@ -621,14 +632,25 @@ describe('Node.js action proxy conformance (§11 P01-P34)', () => {
     expect(reply.status).toBe(200);
     expect(reply.body.cwd).toBe(reply.body.dirname);
     expect(reply.body.file).toBe('read relative to the action directory');
-    // Local process: the action directory is a fresh directory under the proxy's temp dir, not where it was started.
+    // The action directory is a fresh directory under the proxy's temp dir, not where it was started. A local
+    // process was given `base` as TMPDIR; a remote one has its own temp dir, and no part of the host's.
     expect(reply.body.cwd).not.toBe(launchDir);
-    expect(String(reply.body.cwd).startsWith(`${base}/`)).toBe(true);
+    if (LOCAL) expect(String(reply.body.cwd).startsWith(`${base}/`)).toBe(true);
+    else if (REMOTE_TMPDIR !== '') expect(String(reply.body.cwd).startsWith(`${REMOTE_TMPDIR}/`)).toBe(true);
     await expectEmptyStreams(proxy, 1);
   });
 });
 
 describe('Node.js action proxy: protocol rules beyond §11', () => {
+  it('keeps each sentinel on its own line after output without a trailing newline', async () => {
+    const proxy = await fresh();
+    await initOk(proxy, 'function main() { process.stdout.write("no newline"); process.stderr.write(Buffer.from("partial")); return {}; }');
+    expect((await run(proxy, {})).status).toBe(200);
+    const streams = await streamsAfter(proxy, 1);
+    expect(streams.rawStdout).toBe('no newline\nXXX_THE_END_OF_A_WHISK_ACTIVATION_XXX\n');
+    expect(streams.rawStderr).toBe('partial\nXXX_THE_END_OF_A_WHISK_ACTIVATION_XXX\n');
+  });
+
   it('a tar.gz archive (index.js exporting main, requiring ./lib) loads and runs', async () => {
     const proxy = await fresh();
     expect(Buffer.from(TGZ_ACTION, 'base64').subarray(0, 4).toString('hex')).toBe('1f8b0800');
@@ -763,7 +785,7 @@ describe('Node.js action proxy: protocol rules beyond §11', () => {
     expect(outcomes).toEqual(cases.map(({ code }) => ({ code, init: '{"OK":true}', run: { got: 1 } })));
   });
 
-  it('a zip entry with a ../ path is refused (init not 200) and nothing is written outside the temp dir (local process)', async () => {
+  itLocal('a zip entry with a ../ path is refused (init not 200) and nothing is written outside the temp dir (local process)', async () => {
     // TMPDIR sits two levels deep so that ../ and ../../ both land inside `base`, where the test can look.
     const base = scratchDir();
     const tmp = join(base, 'a', 'b');
@@ -869,7 +891,7 @@ describe('Node.js action proxy: protocol rules beyond §11', () => {
     await streamsAfter(proxy, 2);
   });
 
-  it('the proxy exits by itself within ~3 s once the EW_PARENT_PID process is gone (local process)', async () => {
+  itLocal('the proxy exits by itself within ~3 s once the EW_PARENT_PID process is gone (local process)', async () => {
     const parent = spawn('sleep', ['60'], { stdio: 'ignore' });
     const parentExited = new Promise<void>((resolve) => parent.on('exit', () => resolve()));
     try {

@@ -12,6 +12,7 @@ import { testEngine } from '../helpers/engine';
 export const docker = new Dockerode();
 
 const instances = new Set<string>();
+const engines = new Set<Engine>();
 
 export function uniqueInstance(prefix = 'test'): string {
   const name = `${prefix}-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -24,6 +25,7 @@ export function dockerEngine(config: EngineConfig & { docker?: DockerOptionsInpu
   const instance = config.docker?.instance ?? uniqueInstance();
   instances.add(instance);
   const engine = testEngine({ defaultRuntime: 'docker', ...config, docker: { ...config.docker, instance } });
+  engines.add(engine);
   return { engine, instance };
 }
 
@@ -42,9 +44,11 @@ export async function eventually(what: string, check: () => Promise<boolean> | b
   }
 }
 
-// Registered after testEngine's own afterEach (imported above), so engines are closed first; whatever a failed
-// test left behind is removed here.
+// Vitest runs after-hooks in reverse order, so this one runs before testEngine's: it closes the engines itself
+// (closing is idempotent), then removes whatever a failed test left behind.
 afterEach(async () => {
+  await Promise.all([...engines].map((e) => e.close(1000)));
+  engines.clear();
   for (const instance of instances) {
     for (const c of await containersOf(instance).catch(() => [])) await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
   }

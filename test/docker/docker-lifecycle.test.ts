@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/index';
 import { waitForActivation } from '../helpers/engine';
 import { requireDocker } from './docker-available';
-import { containersOf, docker, dockerEngine, eventually } from './docker-engine';
+import { containersOf, docker, dockerEngine, eventually, uniqueInstance } from './docker-engine';
 
 beforeAll(async () => {
   await requireDocker({ images: true });
@@ -156,6 +156,28 @@ describe('time limits, memory, crashes', () => {
     const record = await waitForActivation(engine, activationId, 10_000);
     expect(record.response.statusCode).toBe(2);
     expect((await activate(engine, 'slow')).response.result).toEqual({ ok: true });
+  });
+});
+
+describe('engines and their containers', () => {
+  it('two engines in one process with the same instance name run side by side', async () => {
+    const instance = uniqueInstance('shared');
+    const one = dockerEngine({ docker: { instance } }).engine;
+    const two = dockerEngine({ docker: { instance } }).engine;
+    for (const engine of [one, two]) await engine.actions.create({ name: 'a', action: 'function main() { return { ok: true }; }' });
+    const records = await Promise.all([activate(one, 'a'), activate(two, 'a')]);
+    expect(records.map((r) => r.response.result)).toEqual([{ ok: true }, { ok: true }]);
+    expect(await containersOf(instance)).toHaveLength(2);
+  });
+
+  it('close() resolves only once every container is gone, including one being removed after a developer error', async () => {
+    const { engine, instance } = dockerEngine();
+    await engine.actions.create({ name: 'bad', action: 'function main(p) { if (p.fail) throw new Error("boom"); return {}; }' });
+    await engine.actions.create({ name: 'good', action: 'function main() { return {}; }' });
+    await activate(engine, 'good');
+    expect((await activate(engine, 'bad', { fail: true })).response.statusCode).toBe(2);
+    await engine.close();
+    expect(await containersOf(instance)).toEqual([]);
   });
 });
 

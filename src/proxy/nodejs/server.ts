@@ -29,9 +29,27 @@ let state: State = 'ready';
 let entry: Entry | undefined;
 let inFlight = 0;
 
+/** Whether the last write to each stream left a line open: a sentinel must stand on a line of its own. */
+const openLine = { stdout: false, stderr: false };
+
+function trackOpenLines(name: 'stdout' | 'stderr'): void {
+  const stream = process[name];
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  stream.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
+    if (typeof chunk === 'string') {
+      if (chunk.length > 0) openLine[name] = chunk.charCodeAt(chunk.length - 1) !== 10;
+    } else if (chunk instanceof Uint8Array && chunk.length > 0) {
+      openLine[name] = chunk[chunk.length - 1] !== 10;
+    }
+    return write(chunk, ...rest);
+  }) as typeof stream.write;
+}
+
 function sentinels(): void {
-  process.stdout.write(`${SENTINEL}\n`);
-  process.stderr.write(`${SENTINEL}\n`);
+  // An action that wrote `no newline` would otherwise glue the sentinel to its text, and the engine would wait
+  // for a sentinel line that never comes.
+  process.stdout.write(`${openLine.stdout ? '\n' : ''}${SENTINEL}\n`);
+  process.stderr.write(`${openLine.stderr ? '\n' : ''}${SENTINEL}\n`);
 }
 
 function refuse(message: string, status = 403, log = true): ProxyResponse {
@@ -170,6 +188,8 @@ function announce(where: { port: number } | { socket: string }): void {
 }
 
 export function startServer(): void {
+  trackOpenLines('stdout');
+  trackOpenLines('stderr');
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       process.stderr.write(`Internal system error: ${describeError(error)}\n`);

@@ -39,6 +39,7 @@ export class DockerContainer implements Container {
   readonly #transport: Transport;
   #exitListener: ((failure: ContainerFailure) => void) | undefined;
   #destroyed = false;
+  #removal: Promise<void> | undefined;
   #ended: ContainerFailure | undefined;
 
   private constructor(context: DockerContext, handle: Dockerode.Container, name: string, transport: Transport, concurrency: number) {
@@ -177,15 +178,20 @@ export class DockerContainer implements Container {
     await this.#context.call('unpause', this.#handle.unpause());
   }
 
-  async destroy(): Promise<void> {
-    if (this.#destroyed) return;
+  destroy(): Promise<void> {
+    if (this.#removal !== undefined) return this.#removal;
     this.#destroyed = true;
-    await this.#remove();
-    // Calls still pending end here; the exit watcher may not hear of it if the daemon is gone.
-    this.#session.die({ type: 'exited', detail: 'destroyed' });
+    // Calls still pending end once it is gone; the exit watcher may not hear of it if the daemon is gone.
+    return this.#remove().then(() => this.#session.die({ type: 'exited', detail: 'destroyed' }));
   }
 
-  async #remove(): Promise<void> {
+  /** Removes the container once, however many ask (a timeout, the pool, the engine closing); settles when gone. */
+  #remove(): Promise<void> {
+    this.#removal ??= this.#removeOnce();
+    return this.#removal;
+  }
+
+  async #removeOnce(): Promise<void> {
     this.#session.close();
     try {
       await this.#context.call('remove', this.#handle.remove({ force: true, v: true }));

@@ -8,9 +8,10 @@
  * invocation that needed it with a message saying why, never the engine; and the runtime checks the daemon again
  * (and sweeps what it could not remove) before the next container, so it recovers when the daemon returns.
  */
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { chmodSync, mkdirSync, realpathSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
@@ -24,6 +25,8 @@ import { ImageCatalog, type PullProgress } from './image-catalog';
 import { isLeftover, LABELS, ownerToken } from './ownership';
 
 export const DOCKER_KINDS = Object.freeze(['nodejs:20', 'python:3', 'blackbox']);
+
+let nextContainer = 0;
 
 export interface DockerRuntimeEvents {
   /** Progress of an image pull. */
@@ -54,7 +57,6 @@ export class DockerRuntime extends EventEmitter<DockerRuntimeEvents> implements 
   #ready: Promise<string | undefined> | undefined;
   #warned = false;
   #socketBase: string | undefined;
-  #next = 0;
   #closed = false;
 
   constructor(config: DockerRuntimeConfig) {
@@ -97,7 +99,8 @@ export class DockerRuntime extends EventEmitter<DockerRuntimeEvents> implements 
     if (info.transport === 'tcp' && network === 'none') {
       throw new Error(`image ${image} is reached over TCP port 8080 (it is not one of EdgeWhisk's images), which needs a network: annotate the action with edgewhisk-network 'bridge' or a network name`);
     }
-    const name = `ew-${this.#options.instance}-${process.pid}-${++this.#next}`;
+    // Unique across engines in this process too (two may share an instance): a process-wide count and a token.
+    const name = `ew-${this.#options.instance}-${process.pid}-${++nextContainer}-${randomBytes(3).toString('hex')}`;
     const transport: Transport = info.transport === 'unix' ? { type: 'unix', hostDir: this.#socketDirFor(name) } : { type: 'tcp' };
     const createOptions = containerConfig(
       { name, image, spec, transport, network, instance: this.#options.instance, owner: this.#owner, memoryBudget: this.#memoryBudget, ...(ociRuntime === undefined ? {} : { ociRuntime }) },
@@ -125,15 +128,15 @@ export class DockerRuntime extends EventEmitter<DockerRuntimeEvents> implements 
       this.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${LABELS.managed}=true`] }) }),
     );
     const leftovers = listed.filter((c) => isLeftover(c.Labels ?? {}, this.#options.instance, this.#owner));
+    const base = this.#socketBaseDir();
     await Promise.all(
       leftovers.map(async (c) => {
         await this.#call('remove leftover', this.docker.getContainer(c.Id).remove({ force: true, v: true })).catch(() => undefined);
         const dir = c.Labels?.[LABELS.socketDir];
-        if (dir !== undefined && this.#socketBase !== undefined && dir.startsWith(`${this.#socketBase}/`)) {
-          await rm(dir, { recursive: true, force: true }).catch(() => undefined);
-        }
+        if (dir !== undefined && dir.startsWith(`${base}/`)) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
       }),
     );
+    await removeStaleSocketDirs(base, new Set(listed.map((c) => c.Labels?.[LABELS.socketDir]).filter((d): d is string => d !== undefined)));
     return leftovers.length + (await this.#removeOrphans());
   }
 
@@ -194,7 +197,7 @@ export class DockerRuntime extends EventEmitter<DockerRuntimeEvents> implements 
     }
   }
 
-  #socketDirFor(name: string): string {
+  #socketBaseDir(): string {
     if (this.#socketBase === undefined) {
       const base = this.#options.socketDir === '' ? join(tmpdir(), 'edgewhisk-docker') : this.#options.socketDir;
       mkdirSync(base, { recursive: true, mode: 0o700 });
@@ -202,7 +205,11 @@ export class DockerRuntime extends EventEmitter<DockerRuntimeEvents> implements 
       chmodSync(base, 0o700);
       this.#socketBase = realpathSync(base);
     }
-    const dir = join(this.#socketBase, name);
+    return this.#socketBase;
+  }
+
+  #socketDirFor(name: string): string {
+    const dir = join(this.#socketBaseDir(), name);
     mkdirSync(dir, { mode: 0o777 });
     // The container's user (uid 65534 by default) creates its socket here; mkdir's mode is cut by the umask.
     chmodSync(dir, 0o777);
@@ -233,6 +240,34 @@ export class DockerRuntime extends EventEmitter<DockerRuntimeEvents> implements 
   #address(): string {
     const modem = this.docker.modem as unknown as { socketPath?: string; host?: string; port?: number; protocol?: string };
     return modem.socketPath !== undefined && modem.socketPath !== '' ? modem.socketPath : `${modem.protocol ?? 'http'}://${modem.host ?? ''}:${String(modem.port ?? '')}`;
+  }
+}
+
+/**
+ * Socket directories whose container is gone and whose engine process is dead (a crash between the two removals):
+ * nothing else cleans them up. Directories of live engines and of listed containers are kept.
+ */
+async function removeStaleSocketDirs(base: string, inUse: ReadonlySet<string>): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(base);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = /^ew-.+-(\d+)-\d+-[0-9a-f]+$/.exec(name)?.[1] ?? /^ew-.+-(\d+)-\d+$/.exec(name)?.[1];
+    const dir = join(base, name);
+    if (pid === undefined || inUse.has(dir) || processAlive(Number(pid))) continue;
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
