@@ -118,7 +118,9 @@ export class DockerContainer implements Container {
         this.#context.lostDaemon();
         this.#end({ type: 'lost', detail: `lost the Docker daemon while the container ran: ${error instanceof Error ? error.message : String(error)}` });
       },
-    );
+    )
+      // Nothing above should throw; if it ever does, it must not become an unhandled rejection (Node-RED exits).
+      .catch(() => this.#end({ type: 'exited', detail: 'the container ended' }));
   }
 
   #end(failure: ContainerFailure): void {
