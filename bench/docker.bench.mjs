@@ -235,9 +235,10 @@ for (const c of [8, 32]) {
   log(`c${c}: noop ${thr[`noop_c${c}`].perSecond.toFixed(0)}/s (${thr[`noop_c${c}`].containers} containers), sleepy ${thr[`sleepy_c${c}`].perSecond.toFixed(0)}/s, one container ${thr[`shared_c${c}`].perSecond.toFixed(0)}/s`);
 }
 const info = await docker.version();
+const daemon = await docker.info();
 emit({
   scenario: 'docker',
-  config: { ...cfg, image: IMAGE, dockerVersion: info.Version, round },
+  config: { ...cfg, image: IMAGE, dockerVersion: info.Version, storageDriver: daemon.Driver, cgroupVersion: daemon.CgroupVersion, ociRuntime: daemon.DefaultRuntime, round },
   cold,
   warm: warmResult,
   resume,

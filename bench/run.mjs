@@ -17,7 +17,7 @@ import { BENCH_DIR, DIST, RESULT_PREFIX, ROOT, median, parseArgs } from './lib/c
 const args = parseArgs();
 const quick = args.quick === true;
 const rounds = Number(args.rounds ?? (quick ? 1 : 3));
-const CHILD_TIMEOUT_MS = 150_000;
+const CHILD_TIMEOUT_MS = 300_000;
 
 if (!existsSync(DIST)) {
   console.error(`${DIST} is missing: run \`npm run build\` first (npm run bench does).`);
@@ -345,6 +345,8 @@ if (args.write === true) {
   md.push(`- Memory: ${facts.memoryGiB} GiB`);
   md.push(`- OS: ${facts.os}, ${facts.arch}`);
   md.push(`- Node.js ${facts.node} (V8 ${facts.v8})`);
+  const dockerCfg = raw.docker[0]?.config;
+  if (dockerCfg) md.push(`- Docker ${dockerCfg.dockerVersion} (${dockerCfg.storageDriver}, cgroup v${dockerCfg.cgroupVersion}, ${dockerCfg.ociRuntime})`);
   md.push(`- Load average at start: ${facts.loadAvgAtStart.join(' ')}, at end: ${loadAvgAtEnd.join(' ')} (shared VM)`, '');
   md.push('## Method', '');
   md.push(
