@@ -4,6 +4,8 @@
  * with EDGEWHISK_REQUIRE_DOCKER=1 (CI).
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Dockerode from 'dockerode';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { requireDocker } from '../docker/docker-available';
@@ -208,5 +210,32 @@ describe('Docker mode with adminAuth', () => {
     expect(await containersOf(instance)).toEqual([]);
     // The engine node let go of the engine's events when it closed.
     for (const event of ['runtime:pull', 'runtime:warning', 'container:start-failed'] as const) expect(current.listenerCount(event)).toBe(0);
+  });
+});
+
+describe('the Docker example flow', () => {
+  it('the Docker example (examples/basics/06) runs its probe in a hardened container when Docker mode is acknowledged', async () => {
+    helper.settings({ edgewhisk: { allowDockerWithoutAdminAuth: true } });
+    const file = join(__dirname, '..', '..', 'examples', 'basics', '06 - Untrusted code in Docker.json');
+    const nodes = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>[];
+    const engineNode = nodes.find((n) => n['type'] === 'edgewhisk-engine') as Record<string, unknown>;
+    used.add(`nr-${String(engineNode['id'])}`);
+    const action = nodes.find((n) => n['type'] === 'edgewhisk-action') as Record<string, unknown>;
+    const flowNodes = [
+      { id: 'ex-tab', type: 'tab', label: 'example' },
+      engineNode,
+      { ...action, z: 'ex-tab', wires: [['ex-sink']] },
+      { id: 'ex-sink', type: 'helper', z: 'ex-tab' },
+    ];
+    await helper.load(NODES, flowNodes);
+    const got = nextMessage(helper.getNode('ex-sink'));
+    helper.getNode(action['id'] as string).receive({ payload: {} });
+    expect((await got).payload).toEqual({
+      user: 'nobody',
+      uid: 65534,
+      capabilities: '0000000000000000',
+      rootFilesystem: 'read-only (EROFS)',
+      networkInterfaces: ['lo'],
+    });
   });
 });

@@ -50,7 +50,9 @@ describe('examples', () => {
     const flow = [{ id: 'examples-tab', type: 'tab', label: 'example' }, ...placed, ...(isHomeAssistant ? [server] : [])];
     const credentials = isHomeAssistant ? { 'ha-server': { host: 'http://127.0.0.1:9', access_token: 'not-a-token' } } : {};
     // The Home Assistant nodes keep a small store in the user directory.
-    helper.settings({ userDir: mkdtempSync(join(tmpdir(), 'edgewhisk-examples-')) });
+    // The Docker example needs Docker mode allowed, as its comment tells the user (here without adminAuth).
+    const docker = file.includes('Docker') ? { edgewhisk: { allowDockerWithoutAdminAuth: true } } : {};
+    helper.settings({ userDir: mkdtempSync(join(tmpdir(), 'edgewhisk-examples-')), ...docker });
     const modules = isHomeAssistant ? [...NODES, ...CORE_NODES, HOME_ASSISTANT] : [...NODES, ...CORE_NODES];
     await helper.load(modules, flow, credentials);
     await sleep(300);
