@@ -66,7 +66,13 @@ export class DockerRuntime extends EventEmitter<DockerRuntimeEvents> implements 
     this.#memoryBudget = config.memoryBudget;
     this.docker = new Dockerode(connection(config.options.host));
     const call = <T>(what: string, operation: Promise<T>): Promise<T> => this.#call(what, operation);
-    this.#images = new ImageCatalog(this.docker, config.options.pull, call, (progress) => this.emit('pull', progress));
+    this.#images = new ImageCatalog(
+      this.docker,
+      config.options.pull,
+      call,
+      (progress) => this.emit('pull', progress),
+      (message) => this.emit('warning', message),
+    );
     this.#context = {
       docker: this.docker,
       call,

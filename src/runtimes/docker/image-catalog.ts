@@ -30,13 +30,15 @@ export class ImageCatalog {
   readonly #policy: PullPolicy;
   readonly #call: Call;
   readonly #onProgress: (progress: PullProgress) => void;
+  readonly #onWarning: (message: string) => void;
   readonly #known = new Map<string, Promise<ImageInfo>>();
 
-  constructor(docker: Dockerode, policy: PullPolicy, call: Call, onProgress: (progress: PullProgress) => void) {
+  constructor(docker: Dockerode, policy: PullPolicy, call: Call, onProgress: (progress: PullProgress) => void, onWarning: (message: string) => void) {
     this.#docker = docker;
     this.#policy = policy;
     this.#call = call;
     this.#onProgress = onProgress;
+    this.#onWarning = onWarning;
   }
 
   /** The image, present on the daemon (pulled if the policy says so); rejects with a message for the user. */
@@ -74,7 +76,11 @@ export class ImageCatalog {
     if (this.#policy === 'never') {
       throw new Error(`Docker image ${image} is not on the daemon and the pull policy is 'never'${hint(image)}`);
     }
-    await this.#pull(image);
+    try {
+      await this.#pull(image);
+    } catch (error) {
+      throw missing(image, error);
+    }
     const pulled = await this.#inspect(image);
     if (pulled === undefined) throw new Error(`Docker image ${image} was pulled but cannot be found`);
     return pulled;
@@ -88,8 +94,12 @@ export class ImageCatalog {
       pullError = error;
     }
     const present = await this.#inspect(image);
-    if (present !== undefined) return present;
-    throw pullError ?? new Error(`Docker image ${image} cannot be found`);
+    if (present !== undefined) {
+      // As OpenWhisk does, the copy on the daemon serves; but whoever chose 'always' must learn it is not fresh.
+      if (pullError !== undefined) this.#onWarning(`Could not pull ${image} (pull policy 'always'): ${message(pullError)}; using the copy already on the daemon`);
+      return present;
+    }
+    throw pullError === undefined ? new Error(`Docker image ${image} cannot be found`) : missing(image, pullError);
   }
 
   async #pull(image: string): Promise<void> {
@@ -106,22 +116,33 @@ export class ImageCatalog {
             else resolve();
           },
           (event: { id?: string; status?: string; progressDetail?: { current?: number; total?: number } }) => {
+            // Download progress over all layers: extraction reuses the layer ids with its own counts, and a
+            // finished layer often gets no last `Downloading` update, so only these states move the figures.
+            const layer = event.id === undefined ? undefined : layers.get(event.id);
             const detail = event.progressDetail;
-            if (event.id !== undefined && detail?.total !== undefined) layers.set(event.id, { current: detail.current ?? 0, total: detail.total });
+            if (event.status === 'Downloading' && event.id !== undefined && detail?.total !== undefined) {
+              layers.set(event.id, { current: detail.current ?? 0, total: detail.total });
+            } else if (layer !== undefined && (event.status === 'Download complete' || event.status === 'Pull complete')) {
+              layer.current = layer.total;
+            }
             let current = 0;
             let total = 0;
-            for (const layer of layers.values()) {
-              current += layer.current;
-              total += layer.total;
+            for (const l of layers.values()) {
+              current += l.current;
+              total += l.total;
             }
             this.#onProgress({ image, status: event.status ?? '', ...(total > 0 ? { current, total } : {}) });
           },
         );
       });
     } catch (error) {
-      throw new Error(`Docker image ${image} is not on the daemon and could not be pulled: ${message(error)}${hint(image)}`);
+      throw new Error(message(error));
     }
   }
+}
+
+function missing(image: string, pullError: unknown): Error {
+  return new Error(`Docker image ${image} is not on the daemon and could not be pulled: ${message(pullError)}${hint(image)}`);
 }
 
 function message(error: unknown): string {
