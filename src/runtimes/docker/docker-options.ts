@@ -66,6 +66,9 @@ export function resolveDockerOptions(defaults: DockerOptions, input: unknown): D
   const o: DockerOptions = { ...defaults, ...(input as DockerOptionsInput) };
   for (const key of ['enabled', 'allowRoot', 'readOnlyRootfs'] as const) if (typeof o[key] !== 'boolean') fail(key, 'a boolean', o[key]);
   for (const key of ['host', 'socketDir'] as const) if (typeof o[key] !== 'string') fail(key, 'a string', o[key]);
+  if (o.host !== '' && !/^(\/\S+|unix:\/\/\/\S+|(tcp|http|https):\/\/[^\s/:]+(:\d{1,5})?\/?)$/.test(o.host)) {
+    fail('host', "'' (DOCKER_HOST or the default socket), a socket path, unix:///path or tcp://host:port", o.host);
+  }
   if (!['never', 'if-missing', 'always'].includes(o.pull)) fail('pull', "one of 'never', 'if-missing', 'always'", o.pull);
   if (!['runc', 'runsc', 'auto'].includes(o.sandbox)) fail('sandbox', "one of 'runc', 'runsc', 'auto'", o.sandbox);
   if (typeof o.instance !== 'string' || !NAME.test(o.instance)) fail('instance', 'a name of letters, digits, _ . - (at most 63)', o.instance);
