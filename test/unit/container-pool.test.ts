@@ -153,6 +153,14 @@ describe('container pool', () => {
     expect(runtime.created).toHaveLength(2);
   });
 
+  it('settles runs that waited to share a container that never started (limits.concurrency > 1), none hangs', async () => {
+    const broken = { name: 'worker', kinds: ['nodejs:20'], create: () => new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no threads today')), 50)) };
+    const engine = testEngine({ runtimes: [broken], memoryBudget: 2048 });
+    await engine.actions.create({ name: 'c', action: NOOP, limits: { concurrency: 4 } });
+    const records = (await Promise.all([0, 1, 2].map(() => engine.actions.invoke({ name: 'c', blocking: true }).catch((e) => e.details.activation)))) as any[];
+    expect(records.map((r) => r.response.statusCode)).toEqual([3, 3, 3]);
+  });
+
   it('reports a runtime that cannot start containers as a whisk internal error', async () => {
     const broken = { name: 'worker', kinds: ['nodejs:20'], create: () => Promise.reject(new Error('no threads today')) };
     const engine = testEngine({ runtimes: [broken] });

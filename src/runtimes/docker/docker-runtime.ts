@@ -21,7 +21,7 @@ import { DockerContainer, type DockerContext } from './docker-container';
 import { relaxations, type DockerOptions } from './docker-options';
 import { IMAGE_LABELS, type ImageKind } from './image-contract';
 import { proxyDigest } from './proxy-source';
-import { ImageCatalog, type PullProgress } from './image-catalog';
+import { dockerMessage, ImageCatalog, type PullProgress } from './image-catalog';
 import { isLeftover, LABELS, ownerToken } from './ownership';
 
 export const DOCKER_KINDS = Object.freeze(['nodejs:20', 'python:3', 'blackbox']);
@@ -118,7 +118,7 @@ export class DockerRuntime extends EventEmitter<DockerRuntimeEvents> implements 
       if (transport.type === 'unix') await rm(transport.hostDir, { recursive: true, force: true }).catch(() => undefined);
       // The image may have been removed since it was inspected.
       if ((error as { statusCode?: number }).statusCode === 404) this.#images.forget(image);
-      throw new Error(`Docker could not start a container from ${image}: ${describe(error)}`);
+      throw new Error(`Docker could not start a container from ${image}: ${dockerMessage(error)}`);
     }
   }
 
@@ -237,7 +237,7 @@ export class DockerRuntime extends EventEmitter<DockerRuntimeEvents> implements 
         },
         (error: unknown) => {
           clearTimeout(timer);
-          reject(unreachable(error) ? new Error(`cannot reach the Docker daemon at ${this.#address()}: ${describe(error)}`) : error);
+          reject(unreachable(error) ? new Error(`cannot reach the Docker daemon at ${this.#address()}: ${dockerMessage(error)}`) : error);
         },
       );
     });
@@ -289,10 +289,4 @@ function connection(host: string): Dockerode.DockerOptions {
 function unreachable(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EACCES' || code === 'EPIPE';
-}
-
-function describe(error: unknown): string {
-  const json = (error as { json?: { message?: string } }).json;
-  if (typeof json?.message === 'string') return json.message.trim();
-  return error instanceof Error ? error.message : String(error);
 }

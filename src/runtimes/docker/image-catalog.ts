@@ -21,7 +21,6 @@ export interface PullProgress {
   readonly total?: number;
 }
 
-const TRANSPORT_LABEL = IMAGE_LABELS.transport;
 
 type Call = <T>(what: string, operation: Promise<T>) => Promise<T>;
 
@@ -63,7 +62,7 @@ export class ImageCatalog {
     try {
       const info = await this.#call(`inspect image ${image}`, this.#docker.getImage(image).inspect());
       const labels = info.Config?.Labels ?? {};
-      return { id: info.Id, transport: labels[TRANSPORT_LABEL] === 'unix' ? 'unix' : 'tcp', labels };
+      return { id: info.Id, transport: labels[IMAGE_LABELS.transport] === 'unix' ? 'unix' : 'tcp', labels };
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode === 404) return undefined;
       throw error;
@@ -96,7 +95,7 @@ export class ImageCatalog {
     const present = await this.#inspect(image);
     if (present !== undefined) {
       // As OpenWhisk does, the copy on the daemon serves; but whoever chose 'always' must learn it is not fresh.
-      if (pullError !== undefined) this.#onWarning(`Could not pull ${image} (pull policy 'always'): ${message(pullError)}; using the copy already on the daemon`);
+      if (pullError !== undefined) this.#onWarning(`Could not pull ${image} (pull policy 'always'): ${dockerMessage(pullError)}; using the copy already on the daemon`);
       return present;
     }
     throw pullError === undefined ? new Error(`Docker image ${image} cannot be found`) : missing(image, pullError);
@@ -136,18 +135,20 @@ export class ImageCatalog {
         );
       });
     } catch (error) {
-      throw new Error(message(error));
+      throw new Error(dockerMessage(error));
     }
   }
 }
 
 function missing(image: string, pullError: unknown): Error {
-  return new Error(`Docker image ${image} is not on the daemon and could not be pulled: ${message(pullError)}${hint(image)}`);
+  return new Error(`Docker image ${image} is not on the daemon and could not be pulled: ${dockerMessage(pullError)}${hint(image)}`);
 }
 
-function message(error: unknown): string {
-  const text = (error as { json?: { message?: string } }).json?.message ?? (error instanceof Error ? error.message : String(error));
-  return text.trim();
+/** What the daemon said (its JSON `message`), else the error's own message. */
+export function dockerMessage(error: unknown): string {
+  const json = (error as { json?: { message?: unknown } }).json;
+  if (typeof json?.message === 'string') return json.message.trim();
+  return (error instanceof Error ? error.message : String(error)).trim();
 }
 
 function hint(image: string): string {
