@@ -4,6 +4,8 @@
  * container of edgewhisk/action-nodejs:20 on the real daemon.
  */
 import { beforeAll } from 'vitest';
+import type { EngineConfig } from '../../src/index';
+import { describeProxyExit } from '../helpers/proxy-exit-suite';
 import { describeRuntimeBehaviour } from '../helpers/runtime-behaviour-suite';
 import { requireDocker } from './docker-available';
 import { dockerEngine, uniqueInstance } from './docker-engine';
@@ -15,4 +17,6 @@ beforeAll(async () => {
 // One instance for the file: engines of one process may share it (their containers are named apart), and each
 // engine's containers are gone when its test's close() resolves.
 const instance = uniqueInstance('behaviour');
-describeRuntimeBehaviour('docker', { docker: { enabled: true } }, (config) => dockerEngine({ ...config, docker: { ...config.docker, instance } }).engine);
+const makeEngine = (config: EngineConfig) => dockerEngine({ ...config, docker: { ...config.docker, instance } }).engine;
+describeRuntimeBehaviour('docker', { docker: { enabled: true } }, makeEngine);
+describeProxyExit('docker', { docker: { enabled: true } }, makeEngine);

@@ -7,6 +7,7 @@ import { childPids } from '../helpers/child-pids';
 import { CountingRuntime } from '../helpers/counting-runtime';
 import { annotationOf, sleep, testEngine } from '../helpers/engine';
 import { zip } from '../conformance/zip';
+import { describeProxyExit } from '../helpers/proxy-exit-suite';
 
 function alive(pid: number): boolean {
   try {
@@ -129,3 +130,5 @@ describe('process runtime', () => {
     expect(existsSync(out.cwd)).toBe(false);
   });
 });
+
+describeProxyExit('process');

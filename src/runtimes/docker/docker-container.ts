@@ -13,7 +13,6 @@ import { rm } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
 import type { Container, ContainerFailure, InitPayload, LogSink, Outcome, RunPayload } from '../runtime';
-import { HEAP_EXHAUSTED, STOPPED_BY_RUNTIME } from '../proxy-client/proxy-markers';
 import { ProxySession } from '../proxy-client/proxy-session';
 import type { ProxyAddress } from '../proxy-client/post-json';
 import { PROXY_PORT, type Transport } from './container-config';
@@ -94,6 +93,8 @@ export class DockerContainer implements Container {
   #watchExit(): void {
     this.#handle.wait({ condition: 'not-running' }).then(
       async (result: { StatusCode?: number }) => {
+        // The daemon can report the exit before the attach stream has delivered the proxy's dying words.
+        await this.#session.outputEnded();
         let failure: ContainerFailure = { type: 'exited', detail: `exited with code ${String(result?.StatusCode)}` };
         try {
           const state = (await this.#context.call('inspect', this.#handle.inspect())).State;
@@ -101,8 +102,8 @@ export class DockerContainer implements Container {
         } catch {
           // Removed already (killed from outside with `docker rm -f`): its exit code is all there is.
         }
-        if (failure.type !== 'oom' && HEAP_EXHAUSTED.test(this.#session.stderrTail)) failure = { type: 'oom', detail: 'heap limit exceeded' };
-        if (failure.type === 'exited' && STOPPED_BY_RUNTIME.test(this.#session.stderrTail)) {
+        if (failure.type !== 'oom' && this.#session.said('heap-exhausted')) failure = { type: 'oom', detail: 'heap limit exceeded' };
+        if (failure.type === 'exited' && this.#session.said('stopped-by-runtime')) {
           // `docker stop` or a daemon shutting down: the daemon is checked again before the next container.
           this.#context.lostDaemon();
           failure = { type: 'lost', detail: 'Docker stopped the container (docker stop, or the daemon shutting down)' };

@@ -14,7 +14,6 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { builtFile } from '../../util/compiled-path';
 import type { Container, ContainerFailure, ContainerSpec, InitPayload, LogSink, Outcome, RunPayload, Runtime } from '../runtime';
-import { HEAP_EXHAUSTED } from '../proxy-client/proxy-markers';
 import { ProxySession } from '../proxy-client/proxy-session';
 
 export const PROCESS_KINDS = Object.freeze(['nodejs:20', 'python:3']);
@@ -229,17 +228,20 @@ class ProcessContainer implements Container {
   }
 
   #onExit(code: number | null, signal: NodeJS.Signals | null): void {
-    const failure: ContainerFailure =
-      this.#oom || HEAP_EXHAUSTED.test(this.#session.stderrTail)
-        ? { type: 'oom', detail: 'memory limit exceeded' }
-        : { type: 'exited', detail: signal !== null ? `killed by ${signal}` : `exited with code ${String(code)}` };
-    this.#die(failure);
-    if (!this.#destroyed) {
-      this.#destroyed = true;
-      // The group may still hold processes the action started.
-      this.#killGroup();
-      this.#exitListener?.(failure);
-    }
+    // The group may still hold processes the action started, and with them the other ends of its pipes.
+    if (!this.#destroyed) this.#killGroup();
+    // 'exit' can come before the last of stderr: the runtime's dying words decide OOM or crash, so read them first.
+    void this.#session.outputEnded().then(() => {
+      const failure: ContainerFailure =
+        this.#oom || this.#session.said('heap-exhausted')
+          ? { type: 'oom', detail: 'memory limit exceeded' }
+          : { type: 'exited', detail: signal !== null ? `killed by ${signal}` : `exited with code ${String(code)}` };
+      this.#die(failure);
+      if (!this.#destroyed) {
+        this.#destroyed = true;
+        this.#exitListener?.(failure);
+      }
+    });
   }
 
   #die(failure: ContainerFailure): void {

@@ -8,3 +8,12 @@ export const HEAP_EXHAUSTED = /heap out of memory|Reached heap limit|MemoryError
  * stopped the container (`docker stop`, a daemon shutting down), so the action is not to blame.
  */
 export const STOPPED_BY_RUNTIME = /^EdgeWhisk action proxy: stopped by SIGTERM$/m;
+
+export type Marker = 'heap-exhausted' | 'stopped-by-runtime';
+
+/** The marker a line of a proxy's stderr carries, if any. */
+export function markerOf(line: string): Marker | undefined {
+  if (HEAP_EXHAUSTED.test(line)) return 'heap-exhausted';
+  if (STOPPED_BY_RUNTIME.test(line)) return 'stopped-by-runtime';
+  return undefined;
+}

@@ -11,10 +11,13 @@ import type { Readable } from 'node:stream';
 import type { ContainerFailure, InitPayload, LogSink, Outcome, RunPayload } from '../runtime';
 import { LineSplitter } from './line-splitter';
 import { postJson, type ProxyAddress } from './post-json';
+import { markerOf, type Marker } from './proxy-markers';
 
 export const SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX';
 /** After a response, how long to wait for the sentinels that close the activation's logs (OpenWhisk: 2 s idle). */
 const SENTINEL_WAIT_MS = 2_000;
+/** How long a gone proxy's remaining output may take to arrive before its end is judged without it. */
+const OUTPUT_DRAIN_MS = 2_000;
 
 export class ProxySession {
   readonly #agent: Agent;
@@ -27,6 +30,9 @@ export class ProxySession {
   #deadListeners: ((failure: ContainerFailure) => void)[] = [];
   #busy = 0;
   #stderrTail = '';
+  /** Markers written since the last request began: how the proxy says it is ending (see proxy-markers). */
+  #said = new Set<Marker>();
+  #streamsEnded: Promise<void>[] = [];
 
   constructor(concurrency: number) {
     // Interleaved output of concurrent runs cannot be split per activation; OpenWhisk collects none then either.
@@ -42,6 +48,29 @@ export class ProxySession {
   /** The last 2,000 characters the proxy wrote to stderr (for start failures and OOM detection). */
   get stderrTail(): string {
     return this.#stderrTail;
+  }
+
+  /**
+   * Whether the proxy wrote `marker` since the last request began (or since it started). Kept per line rather than
+   * read from the tail: a runtime's dying words can be followed by kilobytes of native stack trace.
+   */
+  said(marker: Marker): boolean {
+    return this.#said.has(marker);
+  }
+
+  /**
+   * Settles once every piped stream has been read to its end, or after 2 s. A process or container can be
+   * reported gone before its last output arrives, and that output (its dying words) decides how it ended.
+   */
+  outputEnded(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, OUTPUT_DRAIN_MS);
+      timer.unref();
+      void Promise.all(this.#streamsEnded).then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   get dead(): ContainerFailure | undefined {
@@ -61,12 +90,24 @@ export class ProxySession {
         if (this.#sentinels.stdout > 0 && this.#sentinels.stderr > 0) this.#sentinelWaiter?.();
         return;
       }
-      if (name === 'stderr') this.#stderrTail = `${this.#stderrTail}${line}\n`.slice(-2_000);
+      if (name === 'stderr') {
+        this.#stderrTail = `${this.#stderrTail}${line}\n`.slice(-2_000);
+        const marker = markerOf(line);
+        if (marker !== undefined) this.#said.add(marker);
+      }
       this.#current?.(name, line, Date.now());
     });
     stream.on('data', (chunk: Buffer) => splitter.push(chunk));
-    stream.on('end', () => splitter.end());
-    stream.on('error', () => undefined);
+    this.#streamsEnded.push(
+      new Promise<void>((resolve) => {
+        stream.once('end', () => {
+          splitter.end();
+          resolve();
+        });
+        stream.once('close', () => resolve());
+        stream.once('error', () => resolve());
+      }),
+    );
   }
 
   async init(payload: InitPayload, logs: LogSink): Promise<Outcome> {
@@ -107,6 +148,8 @@ export class ProxySession {
     if (this.#dead !== undefined) return this.#dead;
     const address = this.#address;
     if (address === undefined) return { type: 'exited', detail: 'the proxy is not listening yet' };
+    // Concurrent runs share one process: an earlier marker still speaks for the others in flight.
+    if (this.#busy === 0) this.#said.clear();
     if (this.#collectLogs) {
       this.#current = logs;
       this.#sentinels = { stdout: 0, stderr: 0 };
