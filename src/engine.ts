@@ -72,12 +72,12 @@ export class Engine {
     this.packages = new PackagesApi(this.#core);
     this.activations = new ActivationsApi(this.#core);
     for (const runtime of runtimes.values()) {
-      // Runtimes that report (Docker: image pulls, relaxed hardening) speak through the engine's events.
-      if (runtime instanceof DockerRuntime) {
-        runtime.on('pull', (progress) => this.#core.emit('runtime:pull', { runtime: runtime.name, ...progress }));
-        runtime.on('warning', (message) => this.#core.emit('runtime:warning', { runtime: runtime.name, message }));
-      }
-      runtime.start?.();
+      // Runtimes that report (Docker: image pulls, relaxed hardening) speak through the engine's events. Deferred
+      // to a microtask, so a report made in start() reaches listeners added right after the engine is made.
+      runtime.start?.({
+        pull: (progress) => queueMicrotask(() => this.#core.emit('runtime:pull', { runtime: runtime.name, ...progress })),
+        warning: (message) => queueMicrotask(() => this.#core.emit('runtime:warning', { runtime: runtime.name, message })),
+      });
     }
     this.#core.pool.start();
   }

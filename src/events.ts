@@ -1,5 +1,6 @@
 /** The engine's event map: activation lifecycle and pool notices. */
 import type { Activation } from './activations/record';
+import type { PullProgress } from './runtimes/runtime';
 
 export interface ActivationEventInfo {
   readonly activationId: string;
@@ -22,7 +23,7 @@ export interface EngineEvents {
   /** A container died on its own (crash, OOM, killed from outside) and was removed from the pool. */
   'container:exit': [{ readonly runtime: string; readonly key: string | undefined; readonly failure: unknown }];
   /** Progress of an image pull (Docker): `current`/`total` bytes when the registry reports them. */
-  'runtime:pull': [{ readonly runtime: string; readonly image: string; readonly status: string; readonly current?: number; readonly total?: number }];
+  'runtime:pull': [{ readonly runtime: string } & PullProgress];
   /** Something the operator should know about a runtime, e.g. a relaxed Docker hardening default. */
   'runtime:warning': [{ readonly runtime: string; readonly message: string }];
 }

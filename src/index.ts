@@ -17,7 +17,7 @@ export {
 } from './activations/record';
 export type { ActivationStore, ActivationQuery } from './activations/activation-store';
 export { MemoryActivationStore } from './activations/memory-activation-store';
-export type { Runtime, Container, ContainerSpec, InitPayload, RunPayload, Outcome, LogSink } from './runtimes/runtime';
+export type { Runtime, RuntimeReporter, PullProgress, Container, ContainerSpec, InitPayload, RunPayload, Outcome, LogSink } from './runtimes/runtime';
 export { WorkerRuntime } from './runtimes/worker/worker-runtime';
 export { ProcessRuntime, type ProcessRuntimeOptions } from './runtimes/process/process-runtime';
 export { ENTITY_NAME, isValidEntityName } from './entities/names';

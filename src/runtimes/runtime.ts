@@ -80,6 +80,29 @@ export interface Container {
   onExit(listener: (failure: ContainerFailure) => void): void;
 }
 
+/** Progress of an image pull, for runtimes that run images (Docker). */
+export interface PullProgress {
+  readonly image: string;
+  readonly status: string;
+  /** Bytes done and expected over all layers, when the registry reports them. */
+  readonly current?: number;
+  readonly total?: number;
+}
+
+/**
+ * How a runtime tells the engine's users what they should know beyond an activation's outcome. The engine passes
+ * one to `start()` and turns each report into its `runtime:pull` and `runtime:warning` events.
+ */
+export interface RuntimeReporter {
+  /** A slow step before the first container of an image: pulling it. */
+  pull(progress: PullProgress): void;
+  /** Something the operator should act on: a relaxed hardening default, a missing sandbox, a stale image. */
+  warning(message: string): void;
+}
+
+/** Reports nobody hears: what a runtime uses until (or unless) an engine starts it. */
+export const SILENT_REPORTER: RuntimeReporter = Object.freeze({ pull: () => undefined, warning: () => undefined });
+
 export interface Runtime {
   /** The name actions and engines select it by: `worker`, `process`, `docker`. */
   readonly name: string;
@@ -87,8 +110,11 @@ export interface Runtime {
   readonly kinds: readonly string[];
   /** Starts a container; rejects only when none could be provisioned. */
   create(spec: ContainerSpec): Promise<Container>;
-  /** Called once when the engine starts, for runtimes with work to do before the first container (a sweep). */
-  start?(): void;
+  /**
+   * Called once when the engine starts, for runtimes with work to do before the first container (a sweep) or
+   * anything to report.
+   */
+  start?(reporter: RuntimeReporter): void;
   /** Releases what the runtime holds beyond its containers. */
   close?(): Promise<void>;
 }

@@ -9,31 +9,23 @@
  * (and sweeps what it could not remove) before the next container, so it recovers when the daemon returns.
  */
 import { randomBytes } from 'node:crypto';
-import { EventEmitter } from 'node:events';
 import { chmodSync, mkdirSync, realpathSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
-import type { Container, ContainerSpec, Runtime } from '../runtime';
+import { SILENT_REPORTER, type Container, type ContainerSpec, type Runtime, type RuntimeReporter } from '../runtime';
 import { containerConfig, type Transport } from './container-config';
 import { DockerContainer, type DockerContext } from './docker-container';
 import { relaxations, type DockerOptions } from './docker-options';
 import { IMAGE_LABELS, type ImageKind } from './image-contract';
 import { proxyDigest } from './proxy-source';
-import { dockerMessage, ImageCatalog, type PullProgress } from './image-catalog';
+import { dockerMessage, ImageCatalog } from './image-catalog';
 import { isLeftover, LABELS, ownerToken } from './ownership';
 
 export const DOCKER_KINDS = Object.freeze(['nodejs:20', 'python:3', 'blackbox']);
 
 let nextContainer = 0;
-
-export interface DockerRuntimeEvents {
-  /** Progress of an image pull. */
-  pull: [PullProgress];
-  /** Something the operator should know: a relaxed hardening default, a sandbox that is not available. */
-  warning: [string];
-}
 
 export interface DockerRuntimeConfig {
   readonly options: DockerOptions;
@@ -42,7 +34,7 @@ export interface DockerRuntimeConfig {
   readonly memoryBudget: number;
 }
 
-export class DockerRuntime extends EventEmitter<DockerRuntimeEvents> implements Runtime {
+export class DockerRuntime implements Runtime {
   readonly name = 'docker';
   readonly kinds = DOCKER_KINDS;
   readonly docker: Dockerode;
@@ -58,9 +50,9 @@ export class DockerRuntime extends EventEmitter<DockerRuntimeEvents> implements 
   #warned = false;
   #socketBase: string | undefined;
   #closed = false;
+  #report: RuntimeReporter = SILENT_REPORTER;
 
   constructor(config: DockerRuntimeConfig) {
-    super();
     this.#options = config.options;
     this.#defaults = config.defaults;
     this.#memoryBudget = config.memoryBudget;
@@ -70,8 +62,8 @@ export class DockerRuntime extends EventEmitter<DockerRuntimeEvents> implements 
       this.docker,
       config.options.pull,
       call,
-      (progress) => this.emit('pull', progress),
-      (message) => this.emit('warning', message),
+      (progress) => this.#report.pull(progress),
+      (message) => this.#report.warning(message),
     );
     this.#context = {
       docker: this.docker,
@@ -84,7 +76,8 @@ export class DockerRuntime extends EventEmitter<DockerRuntimeEvents> implements 
   }
 
   /** Reaches the daemon and sweeps leftovers in the background; failures wait for the first container. */
-  start(): void {
+  start(reporter: RuntimeReporter): void {
+    this.#report = reporter;
     this.#connect().catch(() => undefined);
   }
 
@@ -157,8 +150,8 @@ export class DockerRuntime extends EventEmitter<DockerRuntimeEvents> implements 
       }
       if (!this.#warned) {
         this.#warned = true;
-        for (const relaxed of relaxations(this.#options, this.#defaults)) this.emit('warning', `Docker hardening relaxed: ${relaxed}`);
-        if (this.#options.sandbox === 'auto' && !hasRunsc) this.emit('warning', "docker.sandbox is 'auto' and the daemon has no runsc runtime: containers run on runc");
+        for (const relaxed of relaxations(this.#options, this.#defaults)) this.#report.warning(`Docker hardening relaxed: ${relaxed}`);
+        if (this.#options.sandbox === 'auto' && !hasRunsc) this.#report.warning("docker.sandbox is 'auto' and the daemon has no runsc runtime: containers run on runc");
       }
       await this.sweep();
       return this.#options.sandbox !== 'runc' && hasRunsc ? 'runsc' : undefined;
@@ -199,7 +192,7 @@ export class DockerRuntime extends EventEmitter<DockerRuntimeEvents> implements 
       return;
     }
     if (digest !== current) {
-      this.emit('warning', `Docker image ${image} holds the action proxy of another EdgeWhisk version: rebuild it with \`npx edgewhisk build-images\``);
+      this.#report.warning(`Docker image ${image} holds the action proxy of another EdgeWhisk version: rebuild it with \`npx edgewhisk build-images\``);
     }
   }
 

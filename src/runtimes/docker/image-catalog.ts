@@ -4,6 +4,7 @@
  * runtime image. Inspections are cached; a create that reports the image gone clears the cache entry.
  */
 import type Dockerode from 'dockerode';
+import type { PullProgress } from '../runtime';
 import type { PullPolicy } from './docker-options';
 import { IMAGE_LABELS } from './image-contract';
 
@@ -12,15 +13,6 @@ export interface ImageInfo {
   readonly transport: 'unix' | 'tcp';
   readonly labels: Readonly<Record<string, string>>;
 }
-
-export interface PullProgress {
-  readonly image: string;
-  readonly status: string;
-  /** Bytes done and expected over all layers, when the registry reports them. */
-  readonly current?: number;
-  readonly total?: number;
-}
-
 
 type Call = <T>(what: string, operation: Promise<T>) => Promise<T>;
 
