@@ -124,6 +124,7 @@ export const DEFAULTS: EngineOptions = Object.freeze({
     sandbox: 'runc',
     startTimeout: 30_000,
     apiTimeout: 15_000,
+    pullIdleTimeout: 60_000, // a registry that stalls mid-layer would otherwise hold the cold start forever
     socketDir: '',
   }),
 });

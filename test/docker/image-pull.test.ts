@@ -214,4 +214,45 @@ describe('pulling from a registry', () => {
     expect(pulls).toEqual([]);
     await expect(docker.getImage(ref).inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
+
+  it('gives up on a pull that stalls mid-layer after docker.pullIdleTimeout with a clear error, and pulls again next time', async () => {
+    const registry = await serve();
+    registry.stallBlobs = true;
+    const ref = registry.image('1');
+    const { engine } = dockerEngine({ docker: { pullIdleTimeout: 1_500 } });
+    const pulls = pullsOf(engine);
+    await engine.actions.create({ name: 'b', action: { exec: { kind: 'blackbox', image: ref } } });
+
+    const stalled = activate(engine, 'b');
+    // The engine serves other actions while the pull hangs.
+    await engine.actions.create({ name: 'js', action: 'function main() { return { ok: true }; }', runtime: 'worker' });
+    expect(await engine.actions.invoke({ name: 'js', blocking: true, result: true })).toEqual({ ok: true });
+    const record = await stalled;
+    expect(record.response).toMatchObject({ statusCode: 3, result: { error: 'Failed to provision resources to run the action.' } });
+    expect(text(record)).toContain(`Docker image ${ref} is not on the daemon and could not be pulled: the pull made no progress for 1500 ms (docker.pullIdleTimeout)`);
+    // It got as far as the layers (progress was reported) before it stalled.
+    expect(pulls.map((p) => p.status)).toContain('Pulling fs layer');
+    await expect(docker.getImage(ref).inspect()).rejects.toMatchObject({ statusCode: 404 });
+
+    // The failure is not remembered: with the registry answering again, the next cold start gets the image. (The
+    // daemon cannot be told to drop a pull: its stalled downloads were still open, and now complete.)
+    registry.resume();
+    expectNoProxy(await activate(engine, 'b'), ref);
+    expect((await docker.getImage(ref).inspect()).Id).toBe(image.config.digest);
+  });
+
+  it("pull 'always': cold starts that need the image at once share one pull", async () => {
+    const registry = await serve();
+    const ref = registry.image('1');
+    const pull = vi.spyOn(Dockerode.prototype, 'pull');
+    onTestFinished(() => pull.mockRestore());
+    const { engine } = dockerEngine({ docker: { pull: 'always' } });
+    await engine.actions.create({ name: 'b1', action: { exec: { kind: 'blackbox', image: ref } } });
+    await engine.actions.create({ name: 'b2', action: { exec: { kind: 'blackbox', image: ref } } });
+    const [one, two] = await Promise.all([activate(engine, 'b1'), activate(engine, 'b2')]);
+    expectNoProxy(one, ref);
+    expectNoProxy(two, ref);
+    expect(pull.mock.calls.map((call) => call[0])).toEqual([ref]);
+    expect(registry.requests.filter((r) => r.method === 'HEAD')).toHaveLength(1);
+  });
 });

@@ -65,6 +65,12 @@ export async function savedImage(docker: Dockerode, image: string): Promise<Serv
 export class LocalRegistry {
   /** Every request answered, in order. */
   readonly requests: Served[] = [];
+  /**
+   * While set, a blob is answered with its headers and half its bytes, then nothing: a registry that stalls
+   * mid-layer, until `resume()`.
+   */
+  stallBlobs = false;
+  readonly #stalled: { res: ServerResponse; rest: Buffer }[] = [];
   readonly repository: string;
   readonly #image: ServedImage;
   readonly #blobs: ReadonlyMap<string, Blob>;
@@ -104,6 +110,20 @@ export class LocalRegistry {
     });
   }
 
+  #stall(req: IncomingMessage, res: ServerResponse, found: Blob): void {
+    this.requests.push({ method: 'GET', path: new URL(req.url ?? '/', 'http://registry').pathname, status: 200 });
+    res.writeHead(200, { 'Docker-Distribution-API-Version': 'registry/2.0', 'Content-Type': found.type, 'Content-Length': found.data.length, 'Docker-Content-Digest': found.digest });
+    const half = Math.floor(found.data.length / 2);
+    res.write(found.data.subarray(0, half));
+    this.#stalled.push({ res, rest: found.data.subarray(half) });
+  }
+
+  /** Stops stalling: the stalled downloads get the rest of their bytes, and later ones are answered whole. */
+  resume(): void {
+    this.stallBlobs = false;
+    for (const { res, rest } of this.#stalled.splice(0)) if (!res.destroyed) res.end(rest);
+  }
+
   #answer(req: IncomingMessage, res: ServerResponse): void {
     const path = new URL(req.url ?? '/', 'http://registry').pathname;
     const send = (status: number, type: string, body: Buffer, digest?: string): void => {
@@ -133,6 +153,7 @@ export class LocalRegistry {
     }
     const found = this.#blobs.get(reference);
     if (found === undefined) return fail('BLOB_UNKNOWN', `blob ${reference} is unknown`);
+    if (this.stallBlobs && req.method === 'GET') return this.#stall(req, res, found);
     return send(200, found.type, found.data, found.digest);
   }
 }

@@ -44,6 +44,8 @@ export interface DockerOptions {
   readonly startTimeout: number;
   /** Longest any other Docker API call may take, in ms; a slower daemon fails that invocation. @default 15000 */
   readonly apiTimeout: number;
+  /** A pull that reports no progress for this long, in ms, is abandoned: the cold start fails (under `always`, the local copy serves). A slow pull that keeps moving is never cut. @default 60000 */
+  readonly pullIdleTimeout: number;
   /** Where per-container socket directories are made; '' = the system temp folder. Must be a path the daemon sees. @default '' */
   readonly socketDir: string;
 }
@@ -77,7 +79,7 @@ export function resolveDockerOptions(defaults: DockerOptions, input: unknown): D
   }
   if (typeof o.user !== 'string' || !/^[a-zA-Z0-9_.-]+(:[a-zA-Z0-9_.-]+)?$/.test(o.user)) fail('user', 'a user or uid[:gid]', o.user);
   if (!o.allowRoot && /^(0|root)(:|$)/.test(o.user)) fail('user', 'a non-root user (set `docker.allowRoot` to run actions as root)', o.user);
-  for (const key of ['tmpSize', 'pidsLimit', 'nofile', 'startTimeout', 'apiTimeout'] as const) {
+  for (const key of ['tmpSize', 'pidsLimit', 'nofile', 'startTimeout', 'apiTimeout', 'pullIdleTimeout'] as const) {
     if (!Number.isInteger(o[key]) || o[key] < 1) fail(key, 'a positive integer', o[key]);
   }
   if (typeof o.cpus !== 'number' || !Number.isFinite(o.cpus) || o.cpus < 0) fail('cpus', 'a non-negative number', o.cpus);

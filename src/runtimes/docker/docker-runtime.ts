@@ -58,13 +58,14 @@ export class DockerRuntime implements Runtime {
     this.#memoryBudget = config.memoryBudget;
     this.docker = new Dockerode(connection(config.options.host));
     const call = <T>(what: string, operation: Promise<T>): Promise<T> => this.#call(what, operation);
-    this.#images = new ImageCatalog(
-      this.docker,
-      config.options.pull,
+    this.#images = new ImageCatalog({
+      docker: this.docker,
+      policy: config.options.pull,
+      pullIdleTimeout: config.options.pullIdleTimeout,
       call,
-      (progress) => this.#report.pull(progress),
-      (message) => this.#report.warning(message),
-    );
+      onProgress: (progress) => this.#report.pull(progress),
+      onWarning: (message) => this.#report.warning(message),
+    });
     this.#context = {
       docker: this.docker,
       call,

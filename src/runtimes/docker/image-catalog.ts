@@ -16,20 +16,34 @@ export interface ImageInfo {
 
 type Call = <T>(what: string, operation: Promise<T>) => Promise<T>;
 
+export interface ImageCatalogConfig {
+  readonly docker: Dockerode;
+  readonly policy: PullPolicy;
+  /** A pull silent for this long (ms) is abandoned. */
+  readonly pullIdleTimeout: number;
+  /** Runs a Docker API call under the runtime's deadline and error wording. */
+  readonly call: Call;
+  readonly onProgress: (progress: PullProgress) => void;
+  readonly onWarning: (message: string) => void;
+}
+
 export class ImageCatalog {
   readonly #docker: Dockerode;
   readonly #policy: PullPolicy;
+  readonly #pullIdleTimeout: number;
   readonly #call: Call;
   readonly #onProgress: (progress: PullProgress) => void;
   readonly #onWarning: (message: string) => void;
   readonly #known = new Map<string, Promise<ImageInfo>>();
+  readonly #pulling = new Map<string, Promise<void>>();
 
-  constructor(docker: Dockerode, policy: PullPolicy, call: Call, onProgress: (progress: PullProgress) => void, onWarning: (message: string) => void) {
-    this.#docker = docker;
-    this.#policy = policy;
-    this.#call = call;
-    this.#onProgress = onProgress;
-    this.#onWarning = onWarning;
+  constructor(config: ImageCatalogConfig) {
+    this.#docker = config.docker;
+    this.#policy = config.policy;
+    this.#pullIdleTimeout = config.pullIdleTimeout;
+    this.#call = config.call;
+    this.#onProgress = config.onProgress;
+    this.#onWarning = config.onWarning;
   }
 
   /** The image, present on the daemon (pulled if the policy says so); rejects with a message for the user. */
@@ -93,43 +107,92 @@ export class ImageCatalog {
     throw pullError === undefined ? new Error(`Docker image ${image} cannot be found`) : missing(image, pullError);
   }
 
-  async #pull(image: string): Promise<void> {
+  /** One pull of an image at a time: cold starts that need it while it runs (under `always`) share it. */
+  #pull(image: string): Promise<void> {
+    let pulling = this.#pulling.get(image);
+    if (pulling === undefined) {
+      pulling = this.#pullOnce(image).finally(() => this.#pulling.delete(image));
+      this.#pulling.set(image, pulling);
+    }
+    return pulling;
+  }
+
+  /**
+   * Pulls `image`, reporting progress. No deadline bounds the whole pull (a large image on a slow link takes what it
+   * takes), but one that reports nothing for `pullIdleTimeout` is abandoned: a registry that stalls mid-layer would
+   * otherwise hold every cold start of the image forever. Dropping the stream ends the daemon's pull too.
+   */
+  async #pullOnce(image: string): Promise<void> {
+    const idle = this.#pullIdleTimeout;
     const layers = new Map<string, { current: number; total: number }>();
+    let stream: NodeJS.ReadableStream | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let settled = false;
+    const drop = (): void => (stream as { destroy?: () => void } | undefined)?.destroy?.();
     try {
-      const stream = await this.#call(`pull ${image}`, this.#docker.pull(image) as Promise<NodeJS.ReadableStream>);
       await new Promise<void>((resolve, reject) => {
-        this.#docker.modem.followProgress(
-          stream,
-          (error: Error | null, output: { error?: string }[]) => {
-            const failed = output?.find((o) => typeof o.error === 'string');
-            if (error !== null) reject(error);
-            else if (failed !== undefined) reject(new Error(failed.error));
-            else resolve();
-          },
-          (event: { id?: string; status?: string; progressDetail?: { current?: number; total?: number } }) => {
-            // Download progress over all layers: extraction reuses the layer ids with its own counts, and a
-            // finished layer often gets no last `Downloading` update, so only these states move the figures.
-            const layer = event.id === undefined ? undefined : layers.get(event.id);
-            const detail = event.progressDetail;
-            if (event.status === 'Downloading' && event.id !== undefined && detail?.total !== undefined) {
-              layers.set(event.id, { current: detail.current ?? 0, total: detail.total });
-            } else if (layer !== undefined && (event.status === 'Download complete' || event.status === 'Pull complete')) {
-              layer.current = layer.total;
-            }
-            let current = 0;
-            let total = 0;
-            for (const l of layers.values()) {
-              current += l.current;
-              total += l.total;
-            }
-            this.#onProgress({ image, status: event.status ?? '', ...(total > 0 ? { current, total } : {}) });
-          },
-        );
+        const settle = (error?: Error): void => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          if (error === undefined) resolve();
+          else reject(error);
+        };
+        const arm = (): void => {
+          clearTimeout(timer);
+          timer = setTimeout(() => {
+            drop();
+            settle(new Error(`the pull made no progress for ${idle} ms (docker.pullIdleTimeout)`));
+          }, idle);
+        };
+        arm();
+        this.#call(`pull ${image}`, this.#docker.pull(image) as Promise<NodeJS.ReadableStream>).then((opened) => {
+          stream = opened;
+          if (settled) return drop();
+          this.#docker.modem.followProgress(
+            opened,
+            (error: Error | null, output: { error?: string }[]) => {
+              const failed = output?.find((o) => typeof o.error === 'string');
+              if (error !== null) settle(error);
+              else if (failed !== undefined) settle(new Error(failed.error));
+              else settle();
+            },
+            (event: { id?: string; status?: string; progressDetail?: { current?: number; total?: number } }) => {
+              if (settled) return;
+              arm();
+              this.#onProgress({ image, status: event.status ?? '', ...downloaded(layers, event) });
+            },
+          );
+        }, settle);
       });
     } catch (error) {
       throw new Error(dockerMessage(error));
     }
   }
+}
+
+/**
+ * Download progress over all layers, updated by `event`: extraction reuses the layer ids with its own counts, and a
+ * finished layer often gets no last `Downloading` update, so only these states move the figures.
+ */
+function downloaded(
+  layers: Map<string, { current: number; total: number }>,
+  event: { id?: string; status?: string; progressDetail?: { current?: number; total?: number } },
+): { current?: number; total?: number } {
+  const layer = event.id === undefined ? undefined : layers.get(event.id);
+  const detail = event.progressDetail;
+  if (event.status === 'Downloading' && event.id !== undefined && detail?.total !== undefined) {
+    layers.set(event.id, { current: detail.current ?? 0, total: detail.total });
+  } else if (layer !== undefined && (event.status === 'Download complete' || event.status === 'Pull complete')) {
+    layer.current = layer.total;
+  }
+  let current = 0;
+  let total = 0;
+  for (const l of layers.values()) {
+    current += l.current;
+    total += l.total;
+  }
+  return total > 0 ? { current, total } : {};
 }
 
 function missing(image: string, pullError: unknown): Error {
