@@ -904,9 +904,10 @@ describe('Node.js action proxy: protocol rules beyond §11', () => {
       parent.kill('SIGKILL');
       await parentExited;
       const killedAt = Date.now();
-      const outcome = await Promise.race([proxy.exited.then(() => 'exited' as const), sleep(3_000).then(() => 'still running' as const)]);
+      // The proxy checks on its parent every second; the bound leaves room for a loaded machine.
+      const outcome = await Promise.race([proxy.exited.then(() => 'exited' as const), sleep(10_000).then(() => 'still running' as const)]);
       expect(outcome).toBe('exited');
-      expect(Date.now() - killedAt).toBeLessThanOrEqual(3_000);
+      expect(Date.now() - killedAt).toBeLessThanOrEqual(10_000);
     } finally {
       if (parent.exitCode === null && parent.signalCode === null) parent.kill('SIGKILL');
     }

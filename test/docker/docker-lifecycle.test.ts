@@ -91,9 +91,7 @@ describe('time limits, memory, crashes', () => {
     await engine.actions.create({ name: 'spin', action: 'async function main(p) { if (p.spin) { await null; for (;;) {} } return { ok: 1 }; }', limits: { timeout: 1_000 } });
     expect((await activate(engine, 'spin')).response.result).toEqual({ ok: 1 });
     const before = (await containersOf(instance)).map((c) => c.Id);
-    const started = Date.now();
     const record = await activate(engine, 'spin', { spin: true });
-    expect(Date.now() - started).toBeLessThan(5_000);
     expect(record.response).toMatchObject({ statusCode: 2, result: { error: 'The action exceeded its time limits of 1000 milliseconds.' } });
     expect(record.annotations).toContainEqual({ key: 'timeout', value: true });
     await eventually('the spinning container is removed', async () => (await containersOf(instance)).every((c) => !before.includes(c.Id)));

@@ -118,8 +118,9 @@ export function describeRuntimeBehaviour(runtime: string, config: EngineConfig =
         expect(r['id']).toBe(record.activationId);
         expect(r['name']).toBe('/guest/a');
         expect(r['ns']).toBe('guest');
-        expect(r['deadline']).toBeGreaterThan(record.start);
-        expect(r['deadline']).toBeLessThanOrEqual(record.start + 60_000 + 50);
+        // The run's start plus the time limit (60 s): the run started within the activation's start and end.
+        expect(r['deadline']).toBeGreaterThanOrEqual(record.start + 60_000);
+        expect(r['deadline']).toBeLessThanOrEqual(record.end + 60_000);
         // The action does not see the host's environment. A container has one of its own: Docker always sets HOME,
         // from the image's passwd entry for the user actions run as (65534, nobody: /nonexistent).
         expect(r['home']).toBe(runtime === 'docker' ? '/nonexistent' : null);
@@ -190,7 +191,8 @@ export function describeRuntimeBehaviour(runtime: string, config: EngineConfig =
         await done;
         clearInterval(timer);
         expect(gaps.length).toBeGreaterThan(50);
-        expect(Math.max(...gaps)).toBeLessThan(250);
+        // A blocked host loop would show one gap as long as the 1 s time limit; a busy 2-core machine shows ~100 ms.
+        expect(Math.max(...gaps)).toBeLessThan(600);
       });
 
       it('reports heap exhaustion with OpenWhisk message', async () => {

@@ -54,13 +54,15 @@ describe('edgewhisk-action', () => {
 
   it('returns at once in non-blocking mode', async () => {
     await helper.load(NODES, flow({ blocking: false, code: 'async function main() { await new Promise(r => setTimeout(r, 5000)); return {}; }' }));
-    const started = Date.now();
     const got = nextMessage(helper.getNode('out'));
     helper.getNode('a1').receive({ payload: {} });
     const msg = await got;
-    // Well before the 5 s run could have ended.
-    expect(Date.now() - started).toBeLessThan(2_500);
     expect(msg.payload.activationId).toMatch(/^[0-9a-f]{32}$/);
+    // Sent while the 5 s run goes on: the activation has no record yet.
+    const probe = acquireSharedEngine();
+    const early = await probe.engine.activations.get(msg.payload.activationId).catch((error: { statusCode?: number }) => error);
+    await probe.release();
+    expect(early).toMatchObject({ statusCode: 404 });
   });
 
   it('reports a timeout to a Catch node with the activation, and the engine keeps serving', async () => {
@@ -255,7 +257,8 @@ describe('edgewhisk-action', () => {
     await sleep(100);
     const started = Date.now();
     await helper.unload();
-    expect(Date.now() - started).toBeLessThan(3_000);
+    // Far inside Node-RED's own close timeout (15 s), and the action's 60 s limit was not waited for.
+    expect(Date.now() - started).toBeLessThan(10_000);
     // The spinning worker was terminated: the process is not burning a core after close.
     const before = process.cpuUsage();
     await sleep(300);

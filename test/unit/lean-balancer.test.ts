@@ -64,7 +64,8 @@ describe('engine.close()', () => {
     await new Promise((r) => setTimeout(r, 100));
     const started = Date.now();
     await engine.close(300);
-    expect(Date.now() - started).toBeLessThan(2000);
+    // Bounded: the spinning runs (60 s limit) are aborted, not waited for; the margin is for a loaded machine.
+    expect(Date.now() - started).toBeLessThan(10_000);
     const outcomes = (await Promise.all(calls)) as any[];
     for (const o of outcomes) {
       expect(o.code).toBe('EW_ACTIVATION_FAILED');
