@@ -198,9 +198,10 @@ export class ProxyProcess {
 
   /**
    * The streams once each holds at least `count` sentinels (or after `timeout` ms, for the test to report), plus a
-   * short `settle` so that a surplus sentinel would be seen too.
+   * short `settle` so that a surplus sentinel would be seen too. The timeout is generous: only a failing test waits
+   * it out, and a loaded machine may take seconds to pass the proxy's output on.
    */
-  async waitForSentinels(count: number, timeout = 5_000, settle = 50): Promise<ProxyStreams> {
+  async waitForSentinels(count: number, timeout = 10_000, settle = 50): Promise<ProxyStreams> {
     const deadline = Date.now() + timeout;
     for (;;) {
       const now = this.streams();

@@ -86,7 +86,7 @@ async function raw(proxy: ProxyProcess, method: string, path: string, data?: str
 
 /** Both streams once `count` sentinels arrived on each, checked for exactly `count` (§11 stream checks). */
 async function streamsAfter(proxy: ProxyProcess, count: number): Promise<ProxyStreams> {
-  const streams = await proxy.waitForSentinels(count, 5_000, count === 0 ? 150 : 50);
+  const streams = await proxy.waitForSentinels(count, 10_000, count === 0 ? 150 : 50);
   expect(streams.stdoutSentinels, `stdout sentinels; stdout was:\n${streams.rawStdout}`).toBe(count);
   expect(streams.stderrSentinels, `stderr sentinels; stderr was:\n${streams.rawStderr}`).toBe(count);
   return streams;
@@ -686,7 +686,7 @@ describe('Node.js action proxy: protocol rules beyond §11', () => {
       'main',
     );
     const slow = run(proxy, { slow: true });
-    const until = Date.now() + 5_000;
+    const until = Date.now() + 10_000;
     while (!proxy.streams().stdout.includes('slow run started') && Date.now() < until) await sleep(5);
     const refused = await run(proxy, {});
     expect(refused.status).toBe(403);

@@ -35,9 +35,10 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 /**
  * Resolves with the API view of activation `activationId` once it is stored (polling, so there is no race with an
- * activation that finished before the call); rejects after `timeout` ms.
+ * activation that finished before the call); rejects after `timeout` ms, which is generous because CI runs the suite
+ * on a loaded machine and only a failing test ever waits that long.
  */
-export async function waitForActivation(engine: Engine, activationId: string, timeout = 5000): Promise<any> {
+export async function waitForActivation(engine: Engine, activationId: string, timeout = 10_000): Promise<any> {
   const deadline = Date.now() + timeout;
   for (;;) {
     try {

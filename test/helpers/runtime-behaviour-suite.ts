@@ -120,7 +120,7 @@ export function describeRuntimeBehaviour(runtime: string, config: EngineConfig =
         expect(r['ns']).toBe('guest');
         // The run's start plus the time limit (60 s): the run started within the activation's start and end.
         expect(r['deadline']).toBeGreaterThanOrEqual(record.start + 60_000);
-        expect(r['deadline']).toBeLessThanOrEqual(record.end + 60_000);
+        expect(r['deadline']).toBeLessThanOrEqual(Number(record.end) + 60_000);
         // The action does not see the host's environment. A container has one of its own: Docker always sets HOME,
         // from the image's passwd entry for the user actions run as (65534, nobody: /nonexistent).
         expect(r['home']).toBe(runtime === 'docker' ? '/nonexistent' : null);

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { sleep } from '../helpers/engine';
 import { helper, messages, nextMessage, NODES, statuses, tab, useNodeRed } from '../helpers/node-red';
 
@@ -108,6 +108,8 @@ describe('edgewhisk-trigger, edgewhisk-rule and edgewhisk-activations', () => {
       { id: 'a1', type: 'edgewhisk-action', z: 'f1', action: 'flaky', code: 'function main(p) { if (p.fail) return { error: "bad" }; return { ok: 1 }; }', blocking: false, wires: [[]] },
       { id: 'acts', type: 'edgewhisk-activations', z: 'f1', status: 'failure', wires: [['seen']] },
       { id: 'seen', type: 'helper', z: 'f1' },
+      // Unfiltered: tells when both activations have been announced, so the filtered count below is final.
+      { id: 'all', type: 'edgewhisk-activations', z: 'f1', status: 'any', wires: [[]] },
     ]);
     const seen = nextMessage(helper.getNode('seen'));
     helper.getNode('a1').receive({ payload: { fail: false } });
@@ -115,7 +117,9 @@ describe('edgewhisk-trigger, edgewhisk-rule and edgewhisk-activations', () => {
     const msg = await seen;
     expect(msg.payload).toEqual({ error: 'bad' });
     expect(msg.activation.response.status).toBe('application error');
-    await sleep(100);
+    // Every activations node hears each completion in the same emit: once 'all' has seen both, 'acts' has judged
+    // the successful one too, and must have let it pass by.
+    await vi.waitFor(() => expect(statuses(helper.getNode('all')).at(-1)).toMatchObject({ text: '2 seen' }), { timeout: 10_000, interval: 20 });
     expect(statuses(helper.getNode('acts')).at(-1)).toMatchObject({ text: '1 seen' });
   });
 
@@ -123,14 +127,15 @@ describe('edgewhisk-trigger, edgewhisk-rule and edgewhisk-activations', () => {
     await helper.load(NODES, [
       { id: 'e1', type: 'edgewhisk-engine', maxQueued: 1, concurrentInvocations: 1, prewarmCount: 0 },
       tab,
-      { id: 'a1', type: 'edgewhisk-action', z: 'f1', engine: 'e1', action: 'slow', code: 'async function main() { await new Promise(r => setTimeout(r, 200)); return {}; }', wires: [['out']] },
+      { id: 'a1', type: 'edgewhisk-action', z: 'f1', engine: 'e1', action: 'slow', code: 'async function main() { await new Promise(r => setTimeout(r, 1000)); return {}; }', wires: [['out']] },
       { id: 'out', type: 'helper', z: 'f1' },
       { id: 'c1', type: 'catch', z: 'f1', scope: null, wires: [['caught']] },
       { id: 'caught', type: 'helper', z: 'f1' },
     ]);
     const caught = nextMessage(helper.getNode('caught'));
     helper.getNode('a1').receive({ payload: {} });
-    await sleep(20);
+    // The second message must find the first one in flight (queued or running, for the action's 1 s).
+    await vi.waitFor(() => expect(statuses(helper.getNode('a1')).some((s) => /^(queued|running) 1$/.test(s.text ?? ''))).toBe(true), { timeout: 10_000, interval: 5 });
     helper.getNode('a1').receive({ payload: {} });
     const msg = await caught;
     expect(msg.error.message).toBe('Too many concurrent requests in flight (count: 1, allowed: 1).');

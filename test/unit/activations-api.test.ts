@@ -1,7 +1,7 @@
 /**
  * `engine.activations` (openwhisk-semantics §2.6, §12): list, get, logs, result, retention and lifecycle events.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Engine } from '../../src/index';
 import { rejection, sleep, testEngine, waitForActivation } from '../helpers/engine';
 
@@ -45,10 +45,17 @@ describe('activations.list', () => {
 
   it('orders by start time, not by completion time (OpenWhisk lists by start, descending)', async () => {
     const engine = testEngine();
-    await engine.actions.create({ name: 'slow', action: 'async function main() { await new Promise(r => setTimeout(r, 500)); return {}; }' });
+    // Long enough for the fast one, with a cold start of its own, to finish first even on a loaded machine.
+    await engine.actions.create({ name: 'slow', action: 'async function main() { await new Promise(r => setTimeout(r, 1000)); return {}; }' });
     await engine.actions.create({ name: 'fast', action: ECHO });
+    const slowStarted = new Promise<void>((resolve) => {
+      engine.on('activation:started', (info) => {
+        if (info.name === 'slow') resolve();
+      });
+    });
     const slow = (await engine.actions.invoke({ name: 'slow' })) as { activationId: string };
-    await sleep(150);
+    await slowStarted;
+    await sleep(3); // start times are in milliseconds: the fast one's must be later, not equal
     const fast: any = await engine.actions.invoke({ name: 'fast', blocking: true });
     const slowRecord = await waitForActivation(engine, slow.activationId);
     // The fast one started later and finished first.
@@ -220,7 +227,8 @@ describe('activation events', () => {
     engine.on('activation:started', (info) => events.push(['started', info]));
     engine.on('activation:completed', (record) => events.push(['completed', record]));
     const record: any = await engine.actions.invoke({ name: 'a', params: { x: 1 }, blocking: true });
-    await sleep(20);
+    await vi.waitFor(() => expect(events.map(([kind]) => kind)).toContain('completed'), { timeout: 10_000, interval: 20 });
+    await sleep(20); // time for a duplicate or stray event to show
     expect(events.map(([kind]) => kind)).toEqual(['queued', 'started', 'completed']);
     const [[, queued], [, started], [, completed]] = events as [[string, any], [string, any], [string, any]];
     expect(queued).toEqual({ activationId: record.activationId, namespace: 'guest', name: 'a', kind: 'nodejs:20' });
@@ -237,7 +245,8 @@ describe('activation events', () => {
     engine.on('activation:started', (info) => events.push(`started ${info.name}`));
     engine.on('activation:completed', (record) => events.push(`completed ${record.name}`));
     await engine.actions.invoke({ name: 's', blocking: true });
-    await sleep(20);
+    await vi.waitFor(() => expect(events).toContain('completed s'), { timeout: 10_000, interval: 20 });
+    await sleep(20); // time for a duplicate or stray event to show
     expect(events).toEqual(['queued a caused', 'started a', 'completed a', 'queued a caused', 'started a', 'completed a', 'completed s']);
   });
 });

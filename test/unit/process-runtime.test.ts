@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createEngine, ProcessRuntime } from '../../src/index';
 import { childPids } from '../helpers/child-pids';
 import { CountingRuntime } from '../helpers/counting-runtime';
@@ -18,7 +18,8 @@ function alive(pid: number): boolean {
   }
 }
 
-async function gone(pid: number, ms: number): Promise<boolean> {
+/** Whether `pid` is gone within `ms` (generous: a loaded machine may take seconds to reap a process tree). */
+async function gone(pid: number, ms = 10_000): Promise<boolean> {
   const until = Date.now() + ms;
   while (Date.now() < until) {
     if (!alive(pid)) return true;
@@ -42,8 +43,8 @@ describe('process runtime', () => {
     expect(proxy).not.toBe(process.pid);
     expect(alive(proxy) && alive(grandchild)).toBe(true);
     await engine.close(1000);
-    expect(await gone(proxy, 3000)).toBe(true);
-    expect(await gone(grandchild, 3000)).toBe(true);
+    expect(await gone(proxy)).toBe(true);
+    expect(await gone(grandchild)).toBe(true);
   });
 
   it('kills the whole process tree at the time limit', async () => {
@@ -60,7 +61,7 @@ describe('process runtime', () => {
     expect(record.response.result).toEqual({ error: 'The action exceeded its time limits of 500 milliseconds.' });
     const pid = Number(/grandchild (\d+)/.exec(record.logs.join('\n'))?.[1]);
     expect(pid).toBeGreaterThan(0);
-    expect(await gone(pid, 3000)).toBe(true);
+    expect(await gone(pid)).toBe(true);
   });
 
   it('stops its proxies when the engine process dies without closing', async () => {
@@ -76,7 +77,7 @@ describe('process runtime', () => {
     const { pid } = JSON.parse(line) as { pid: number };
     expect(alive(pid)).toBe(true);
     host.kill('SIGKILL');
-    expect(await gone(pid, 4000)).toBe(true);
+    expect(await gone(pid)).toBe(true);
   });
 
   it('reports memory exhaustion for off-heap growth beyond the limit', async () => {
@@ -126,8 +127,7 @@ describe('process runtime', () => {
     // The unpacked folder lives in the container's own TMPDIR, which is removed with the container.
     expect(existsSync(out.cwd)).toBe(true);
     await engine.close(1000);
-    for (let i = 0; i < 50 && existsSync(out.cwd); i++) await sleep(20);
-    expect(existsSync(out.cwd)).toBe(false);
+    await vi.waitFor(() => expect(existsSync(out.cwd)).toBe(false), { timeout: 10_000, interval: 20 });
   });
 });
 

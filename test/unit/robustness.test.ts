@@ -2,9 +2,9 @@
  * Bad input gets a clear error and loses nothing, and no promise rejection escapes anywhere: Node-RED exits on the
  * first unhandled one. These scenarios run with a process-level listener that records any that does.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createEngine } from '../../src/index';
-import { rejection, sleep, testEngine } from '../helpers/engine';
+import { rejection, sleep, testEngine, waitForActivation } from '../helpers/engine';
 
 const escaped: unknown[] = [];
 const onUnhandled = (reason: unknown): void => {
@@ -45,13 +45,16 @@ describe('robustness', () => {
       expect(err.statusCode).toBeGreaterThanOrEqual(400);
     }
     // Non-blocking failures: nobody awaits them, and nothing may escape either.
+    const unawaited: string[] = [];
     for (const name of ['crash', 'reject', 'spin', 'exit', 'bad']) {
-      for (let i = 0; i < 3; i++) await engine.actions.invoke({ name });
+      for (let i = 0; i < 3; i++) unawaited.push(((await engine.actions.invoke({ name })) as { activationId: string }).activationId);
     }
     const blocking = await Promise.allSettled(['crash', 'reject', 'spin', 'exit', 'bad'].map((name) => engine.actions.invoke({ name, blocking: true })));
     for (const outcome of blocking) expect(outcome.status).toBe('rejected');
-    await sleep(700);
+    // Every failure has played out (and is recorded: nothing is lost) before the engine is asked to serve again.
+    for (const id of unawaited) await waitForActivation(engine, id);
     expect(await engine.actions.invoke({ name: 'ok', params: { n: 1 }, blocking: true, result: true })).toEqual({ ok: true, p: { n: 1 } });
+    await sleep(100); // time for a late rejection from the torn-down containers to show
     expect(escaped).toEqual([]);
   });
 
@@ -78,9 +81,10 @@ describe('robustness', () => {
     });
     await engine.actions.create({ name: 'ok', action: 'function main() { return { fine: true }; }' });
     expect(await engine.actions.invoke({ name: 'ok', blocking: true, result: true })).toEqual({ fine: true });
-    await sleep(20);
+    // Node emits warnings asynchronously.
+    await vi.waitFor(() => expect(warnings.some((w) => w.includes('listener bug'))).toBe(true), { timeout: 10_000, interval: 20 });
     process.off('warning', onWarning);
-    expect(warnings.some((w) => w.includes('listener bug'))).toBe(true);
+    await sleep(20); // time for the throw to escape as a rejection, too
     expect(escaped).toEqual([]);
   });
 });

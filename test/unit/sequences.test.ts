@@ -1,7 +1,7 @@
 /**
  * Sequences (openwhisk-semantics §4): data flow, short-circuit, records and create-time checks.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Engine } from '../../src/index';
 import { annotationOf, rejection, sleep, testEngine, waitForActivation } from '../helpers/engine';
 
@@ -58,7 +58,12 @@ describe('sequences: running', () => {
     expect(record.name).toBe('s');
     expect(record.response).toMatchObject({ status: 'application error', success: false, result: { error: 'stop here', step: 1 } });
     expect(record.logs).toHaveLength(2);
-    await sleep(50);
+    // The components that ran are announced (polled: the test does not rely on that preceding the caller's answer).
+    await vi.waitFor(() => {
+      expect(done.get('first')).toBeDefined();
+      expect(done.get('fail')).toBeDefined();
+    }, { timeout: 10_000, interval: 20 });
+    await sleep(50); // time for a wrongly started 'never' to complete
     expect(done.get('never')).toBeUndefined();
     expect(done.get('first')).toHaveLength(1);
     expect(done.get('fail')).toHaveLength(1);

@@ -1,7 +1,7 @@
 /**
  * Triggers, rules and fan-out (openwhisk-semantics §2.2, §2.3, §5).
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Engine } from '../../src/index';
 import { rejection, sleep, testEngine, waitForActivation } from '../helpers/engine';
 
@@ -156,6 +156,8 @@ describe('firing a trigger', () => {
       expect(record.name).toBe(line.action.split('/')[1]);
       expect(record.response.result).toEqual({ a: 'trigger', b: 'payload', c: 'payload' });
     }
+    // Announced (polled: the test does not rely on that preceding the store), then time for a second run to show.
+    await vi.waitFor(() => expect([...done.keys()].sort()).toEqual(['t', 'x', 'y']), { timeout: 10_000, interval: 20 });
     await sleep(100);
     expect(done.get('x')).toHaveLength(1);
     expect(done.get('y')).toHaveLength(1);
@@ -212,6 +214,8 @@ describe('firing a trigger', () => {
     expect(lines.map((l) => l.rule).sort()).toEqual(['guest/r1', 'guest/r2']);
     expect(new Set(lines.map((l) => l.activationId)).size).toBe(2);
     for (const line of lines) await waitForActivation(engine, line.activationId as string);
+    // Both announced (polled), then time for a surplus run to show.
+    await vi.waitFor(() => expect(done.get('a')).toHaveLength(2), { timeout: 10_000, interval: 20 });
     await sleep(50);
     expect(done.get('a')).toHaveLength(2);
   });
@@ -262,6 +266,8 @@ describe('rules: status, enable, disable', () => {
     const active = lines.find((l) => l.rule === 'guest/r2');
     expect(active).toMatchObject({ action: 'guest/b', statusCode: 0, success: true });
     await waitForActivation(engine, active?.activationId as string);
+    // The active rule's run is announced (polled), then time for the inactive rule's action to run wrongly.
+    await vi.waitFor(() => expect(done.get('b')).toBeDefined(), { timeout: 10_000, interval: 20 });
     await sleep(50);
     expect(done.get('a')).toBeUndefined();
     expect(done.get('b')).toHaveLength(1);
