@@ -57,7 +57,7 @@ export class DockerRuntime implements Runtime {
     this.#defaults = config.defaults;
     this.#memoryBudget = config.memoryBudget;
     this.docker = new Dockerode(connection(config.options.host));
-    const call = <T>(what: string, operation: Promise<T>): Promise<T> => this.#call(what, operation);
+    const call = <T>(what: string, operation: Promise<T>, deadline?: number | null): Promise<T> => this.#call(what, operation, deadline);
     this.#images = new ImageCatalog({
       docker: this.docker,
       policy: config.options.pull,
@@ -216,14 +216,16 @@ export class DockerRuntime implements Runtime {
     return dir;
   }
 
-  /** Runs one Docker API call under `apiTimeout`; the message says which call and why it failed. */
-  #call<T>(what: string, operation: Promise<T>): Promise<T> {
-    const ms = what.startsWith('pull') ? Number.MAX_SAFE_INTEGER : this.#options.apiTimeout;
+  /**
+   * Runs one Docker API call under `deadline` ms (`apiTimeout` unless given; `null` for a caller that keeps its own,
+   * as a pull does); the message says which call and why it failed.
+   */
+  #call<T>(what: string, operation: Promise<T>, deadline: number | null = this.#options.apiTimeout): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer =
-        ms === Number.MAX_SAFE_INTEGER
+        deadline === null
           ? undefined
-          : setTimeout(() => reject(Object.assign(new Error(`the Docker daemon did not answer '${what}' within ${ms} ms`), { code: 'EW_DOCKER_TIMEOUT' })), ms);
+          : setTimeout(() => reject(Object.assign(new Error(`the Docker daemon did not answer '${what}' within ${deadline} ms`), { code: 'EW_DOCKER_TIMEOUT' })), deadline);
       operation.then(
         (value) => {
           clearTimeout(timer);

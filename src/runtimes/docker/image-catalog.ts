@@ -14,7 +14,7 @@ export interface ImageInfo {
   readonly labels: Readonly<Record<string, string>>;
 }
 
-type Call = <T>(what: string, operation: Promise<T>) => Promise<T>;
+type Call = <T>(what: string, operation: Promise<T>, deadline?: number | null) => Promise<T>;
 
 export interface ImageCatalogConfig {
   readonly docker: Dockerode;
@@ -119,18 +119,19 @@ export class ImageCatalog {
 
   /**
    * Pulls `image`, reporting progress. No deadline bounds the whole pull (a large image on a slow link takes what it
-   * takes), but one that reports nothing for `pullIdleTimeout` is abandoned: a registry that stalls mid-layer would
-   * otherwise hold every cold start of the image forever. Dropping the stream ends the daemon's pull too.
+   * takes), but one that reports nothing for `pullIdleTimeout` is given up: a registry that stalls mid-layer would
+   * otherwise hold every cold start of the image forever. Docker has no way to cancel a pull: dropping the stream
+   * only stops the wait, and the daemon may keep its stalled downloads open.
    */
   async #pullOnce(image: string): Promise<void> {
     const idle = this.#pullIdleTimeout;
     const layers = new Map<string, { current: number; total: number }>();
-    let stream: NodeJS.ReadableStream | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    let settled = false;
-    const drop = (): void => (stream as { destroy?: () => void } | undefined)?.destroy?.();
     try {
       await new Promise<void>((resolve, reject) => {
+        let stream: NodeJS.ReadableStream | undefined;
+        let timer: NodeJS.Timeout | undefined;
+        let settled = false;
+        const drop = (): void => (stream as { destroy?: () => void } | undefined)?.destroy?.();
         const settle = (error?: Error): void => {
           if (settled) return;
           settled = true;
@@ -146,7 +147,8 @@ export class ImageCatalog {
           }, idle);
         };
         arm();
-        this.#call(`pull ${image}`, this.#docker.pull(image) as Promise<NodeJS.ReadableStream>).then((opened) => {
+        // No call deadline: the idle timer covers the wait for the stream too.
+        this.#call(`pull ${image}`, this.#docker.pull(image) as Promise<NodeJS.ReadableStream>, null).then((opened) => {
           stream = opened;
           if (settled) return drop();
           this.#docker.modem.followProgress(

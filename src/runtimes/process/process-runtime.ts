@@ -241,7 +241,9 @@ class ProcessContainer implements Container {
         this.#destroyed = true;
         this.#exitListener?.(failure);
       }
-    });
+    })
+      // Nothing above should throw; if it ever does, it must not become an unhandled rejection (Node-RED exits).
+      .catch(() => this.#die({ type: 'exited', detail: 'the process ended' }));
   }
 
   #die(failure: ContainerFailure): void {

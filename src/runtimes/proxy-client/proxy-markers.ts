@@ -1,13 +1,13 @@
 /** Lines in a proxy's stderr that say how it ended, for runtimes that only see an exit code. */
 
 /** What Node.js (V8) and Python write when an action exhausts its heap: reported as OOM, like a kill. */
-export const HEAP_EXHAUSTED = /heap out of memory|Reached heap limit|MemoryError/;
+const HEAP_EXHAUSTED = /heap out of memory|Reached heap limit|MemoryError/;
 
 /**
  * What EdgeWhisk's proxies write when stopped with SIGTERM, which the engine never sends: the container runtime
  * stopped the container (`docker stop`, a daemon shutting down), so the action is not to blame.
  */
-export const STOPPED_BY_RUNTIME = /^EdgeWhisk action proxy: stopped by SIGTERM$/m;
+const STOPPED_BY_RUNTIME = /^EdgeWhisk action proxy: stopped by SIGTERM$/m;
 
 export type Marker = 'heap-exhausted' | 'stopped-by-runtime';
 

@@ -45,7 +45,7 @@ export class ProxySession {
     return this.#busy;
   }
 
-  /** The last 2,000 characters the proxy wrote to stderr (for start failures and OOM detection). */
+  /** The last 2,000 characters the proxy wrote to stderr, for the message of a proxy that failed to start. */
   get stderrTail(): string {
     return this.#stderrTail;
   }
