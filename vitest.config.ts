@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     // Worker threads and child processes per test file: forks keep each file's process state separate.
     pool: 'forks',
+    globalSetup: ['test/print-platform.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     // An unhandled rejection anywhere fails the run: Node-RED would exit on it.

@@ -10,5 +10,5 @@ useDockerProxy('EW_NODE_PROXY_COMMAND', 'edgewhisk/action-nodejs:20');
 // The suite reads its proxy command as it loads, so it is loaded here, after the environment is set; loaded while
 // this describe collects, its cases (and its hooks) register in this file, under the image's name.
 describe('edgewhisk/action-nodejs:20', async () => {
-  await import('../conformance/nodejs-proxy.test');
+  await import('../conformance/nodejs-proxy.test.js');
 });

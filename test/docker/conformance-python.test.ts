@@ -10,5 +10,5 @@ useDockerProxy('EW_PYTHON_PROXY_COMMAND', 'edgewhisk/action-python:3');
 // The suite reads its proxy command as it loads, so it is loaded here, after the environment is set; loaded while
 // this describe collects, its cases (and its hooks) register in this file, under the image's name.
 describe('edgewhisk/action-python:3', async () => {
-  await import('../conformance/python-proxy.test');
+  await import('../conformance/python-proxy.test.js');
 });

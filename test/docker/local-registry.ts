@@ -10,7 +10,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
 import type Dockerode from 'dockerode';
 import * as tar from 'tar';
@@ -48,7 +47,7 @@ const blob = (type: string, data: Buffer): Blob => ({ digest: `sha256:${createHa
 export async function savedImage(docker: Dockerode, image: string): Promise<ServedImage> {
   const dir = await mkdtemp(join(tmpdir(), 'ew-saved-image-'));
   try {
-    await pipeline(await docker.getImage(image).get(), tar.x({ cwd: dir }));
+    await tar.x({ input: (await docker.getImage(image).get()) as AsyncIterable<Uint8Array>, cwd: dir });
     // manifest.json lists the config and layer tars by path, in the legacy and in the OCI layout of `docker save`.
     const [entry] = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as { Config: string; Layers: string[] }[];
     if (entry === undefined) throw new Error(`the docker save of ${image} holds no image`);

@@ -6,11 +6,12 @@ import registerEngine from '../../src/nodes/edgewhisk-engine';
 import registerRule from '../../src/nodes/edgewhisk-rule';
 import registerTrigger from '../../src/nodes/edgewhisk-trigger';
 import { closeSharedEngine } from '../../src/nodes/lib/engine-registry';
+import { NODE_RED_MAIN } from './node-red-under-test';
 
 const require = createRequire(__filename);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the helper ships no types
 export const helper: any = require('node-red-node-test-helper');
-helper.init(require.resolve('node-red'));
+helper.init(NODE_RED_MAIN);
 
 /** All EdgeWhisk node modules, as Node-RED would load them. */
 export const NODES = [registerEngine, registerAction, registerTrigger, registerRule, registerActivations];

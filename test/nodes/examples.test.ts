@@ -5,12 +5,13 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sleep } from '../helpers/engine';
 import { helper, NODES, useNodeRed } from '../helpers/node-red';
+import { nodeRedRequire } from '../helpers/node-red-under-test';
 
 useNodeRed();
 
 const require = createRequire(__filename);
 const root = join(__dirname, '..', '..');
-const core = join(require.resolve('@node-red/nodes/package.json'), '..', 'core');
+const core = join(nodeRedRequire.resolve('@node-red/nodes/package.json'), '..', 'core');
 const CORE_NODES = ['common/20-inject.js', 'common/21-debug.js', 'common/90-comment.js', 'function/10-function.js', 'function/15-change.js', 'sequence/17-split.js'].map(
   (file) => require(join(core, file)),
 );

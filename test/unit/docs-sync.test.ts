@@ -75,7 +75,7 @@ describe('engine options', () => {
     [{ nonsense: true }, /Unknown engine option `nonsense`/],
     [{ defaultRuntime: 'nope' }, /`defaultRuntime`/],
   ])('rejects %j with a TypeError naming the option', async (input, pattern) => {
-    const { createEngine } = await import('../../src/index');
+    const { createEngine } = await import('../../src/index.js');
     expect(() => createEngine(input as never)).toThrow(TypeError);
     expect(() => createEngine(input as never)).toThrow(pattern);
   });

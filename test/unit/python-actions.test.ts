@@ -82,7 +82,7 @@ describe('prewarmed python:3 processes', () => {
   });
 
   it('refuses a prewarm entry no runtime can serve, naming it', async () => {
-    const { createEngine } = await import('../../src/index');
+    const { createEngine } = await import('../../src/index.js');
     expect(() => createEngine({ prewarm: [{ kind: 'cobol:85', count: 1 }] })).toThrow(/prewarm.*cobol:85/);
     expect(() => createEngine({ prewarm: [{ kind: 'python:3', count: -1 }] })).toThrow(/prewarm\[0\]\.count/);
   });

@@ -54,7 +54,7 @@ export async function loadArchive(data: Buffer, main: string): Promise<Entry> {
   // The folder lives as long as the process that runs the action.
   process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   // Loaded on demand: plain-code actions (and worker threads) never pay for the archive libraries.
-  const { extractArchive } = await import('./archive');
+  const { extractArchive } = await import('./archive.js');
   await extractArchive(data, dir);
   // Relative file reads and bundled node_modules resolve from the unpacked folder, as in OpenWhisk.
   process.chdir(dir);

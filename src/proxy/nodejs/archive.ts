@@ -5,7 +5,6 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
 import * as yauzl from 'yauzl';
@@ -30,7 +29,7 @@ export async function extractArchive(data: Buffer, dir: string): Promise<void> {
   if (type === undefined) throw new Error(ARCHIVE_MESSAGES.unsupported);
   try {
     if (type === 'zip') await extractZip(data, dir);
-    else await pipeline(Readable.from([data]), tar.x({ cwd: dir, strict: true }));
+    else await tar.x({ input: data, cwd: dir, strict: true });
   } catch (error) {
     throw new Error(type === 'zip' ? ARCHIVE_MESSAGES.zip : ARCHIVE_MESSAGES.tgz, { cause: error });
   }

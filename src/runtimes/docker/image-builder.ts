@@ -17,7 +17,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import * as tar from 'tar';
 import { copyFile, copyTree, copyWithLibraries, makeDir, stripDebugInfo } from './host-files';
@@ -71,10 +71,8 @@ async function buildImage(docker: Dockerode, kind: BuildKind, offline: boolean, 
     say(`building ${tag} (${offline ? 'offline, FROM scratch' : `online, FROM ${BASE_IMAGES[kind]}`})`);
     // Modes are kept as assembled (tar records them; the daemon applies them, owner root): 0644/0755 files,
     // 0755 directories, /tmp 1777.
-    const pack = tar.c({ cwd: context }, ['.']);
-    const body = new PassThrough();
-    pack.on('error', (error: unknown) => body.destroy(error instanceof Error ? error : new Error(String(error))));
-    pack.pipe(body);
+    // tar's web stream as a Node stream for dockerode: an error while packing destroys the request body.
+    const body = Readable.fromWeb(tar.c({ cwd: context }, ['.']));
     const stream = await docker.buildImage(body, {
       t: tag,
       version: '1',
