@@ -16,6 +16,7 @@ import { mergeArguments } from './invoker/params';
 import type { EngineOptions } from './options';
 import { LeanBalancer } from './queue/lean-balancer';
 import type { Runtime } from './runtimes/runtime';
+import { DEFAULT_NODE_KIND, newestNodeKind, RETIRED_NODE_KINDS } from './runtimes/node-kinds';
 import { runSequence } from './sequences/sequence-runner';
 import { newActivationId } from './util/ids';
 
@@ -24,8 +25,15 @@ export const RUNTIME_ANNOTATION = 'edgewhisk-runtime';
 /** Annotation naming a Docker action's network (`none`, `bridge`, a network name); absent = `docker.network`. */
 export const NETWORK_ANNOTATION = 'edgewhisk-network';
 
-/** Aliases resolved at create time, as OpenWhisk resolves `nodejs:default` to its default Node.js kind. */
-const KIND_ALIASES: Readonly<Record<string, string>> = { 'nodejs:default': 'nodejs:20', 'python:default': 'python:3' };
+/** Aliases resolved at create time besides `nodejs:default` (see `resolveKind`). */
+const KIND_ALIASES: Readonly<Record<string, string>> = { 'python:default': 'python:3' };
+
+/** A kind as an action is stored, and the kind it was asked for when they differ because that one is retired. */
+export interface ResolvedKind {
+  readonly kind: string;
+  /** Set when a retired kind (`nodejs:20`) no runtime offers was mapped to `kind`. */
+  readonly retired?: string;
+}
 
 export interface StartContext {
   /** Parent sequence activation. */
@@ -89,11 +97,12 @@ export class EngineCore extends EventEmitter<EngineEvents> {
     const memory = options.limits.memory.default;
     const specs: PrewarmSpec[] = [];
     const defaultRuntime = this.runtimes.get(options.defaultRuntime);
-    if (defaultRuntime?.kinds.includes('nodejs:20') === true && options.prewarmCount > 0) {
-      specs.push({ runtime: defaultRuntime.name, kind: 'nodejs:20', memory, count: options.prewarmCount });
+    const defaultNode = defaultRuntime === undefined ? undefined : newestNodeKind(defaultRuntime.kinds);
+    if (defaultRuntime !== undefined && defaultNode !== undefined && options.prewarmCount > 0) {
+      specs.push({ runtime: defaultRuntime.name, kind: defaultNode, memory, count: options.prewarmCount });
     }
     for (const entry of options.prewarm) {
-      const kind = this.canonicalKind(entry.kind);
+      const kind = this.resolveKind(entry.kind, entry.runtime).kind;
       let runtime: Runtime;
       try {
         runtime = this.runtimeFor(kind, entry.runtime);
@@ -109,9 +118,23 @@ export class EngineCore extends EventEmitter<EngineEvents> {
     return parseName(input, this.options.namespace);
   }
 
-  /** The kind an action is stored with (`nodejs:default` → `nodejs:20`). */
-  canonicalKind(kind: string): string {
-    return KIND_ALIASES[kind] ?? kind;
+  /**
+   * The kind an action is stored with. `nodejs:default` becomes the newest Node.js kind of the runtime the action
+   * will run on (`requested`, else the default runtime; else of any runtime). A retired kind (`nodejs:20`) that no
+   * runtime offers resolves the same way, so flows saved before it was retired keep working; the caller learns of
+   * the substitution through `retired`. Anything else is returned as given and judged by `runtimeFor`.
+   */
+  resolveKind(kind: string, requested?: unknown): ResolvedKind {
+    const alias = KIND_ALIASES[kind];
+    if (alias !== undefined) return { kind: alias };
+    const retired = RETIRED_NODE_KINDS.includes(kind);
+    if (kind !== DEFAULT_NODE_KIND && !retired) return { kind };
+    const named = requested === undefined || requested === null || requested === '' ? undefined : this.runtimes.get(String(requested));
+    const candidates = named ?? this.runtimes.get(this.options.defaultRuntime);
+    if (retired && [...(named === undefined ? this.runtimes.values() : [named])].some((r) => r.kinds.includes(kind))) return { kind };
+    const newest = (candidates === undefined ? undefined : newestNodeKind(candidates.kinds)) ?? newestNodeKind([...this.runtimes.values()].flatMap((r) => r.kinds));
+    if (newest === undefined) return { kind };
+    return retired ? { kind: newest, retired: kind } : { kind: newest };
   }
 
   /** Picks the runtime for an action kind, honouring an explicit choice; throws 400 if none runs it. */

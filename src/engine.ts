@@ -105,6 +105,20 @@ export class Engine {
     return this.#core.closed;
   }
 
+  /**
+   * The kind an action created with `kind` on `runtime` (default: the engine's default runtime) is stored with:
+   * `nodejs:default` and retired kinds such as `nodejs:20` become the newest Node.js kind that runtime offers, e.g.
+   * `nodejs:24`; other kinds are returned as given.
+   */
+  resolveKind(kind: string, runtime?: string): string {
+    return this.#core.resolveKind(kind, runtime).kind;
+  }
+
+  /** Every kind some runtime of this engine runs (besides `sequence` and the `nodejs:default` alias). */
+  kinds(): string[] {
+    return [...new Set([...this.#core.runtimes.values()].flatMap((r) => r.kinds))];
+  }
+
   stats(): EngineStats {
     return { queued: this.#core.balancer.queued, running: this.#core.balancer.running, pool: this.#core.pool.stats() };
   }

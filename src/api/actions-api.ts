@@ -18,6 +18,7 @@ import {
   resolveParameters,
 } from '../entities/validate';
 import { ewError } from '../errors';
+import { DEFAULT_NODE_KIND } from '../runtimes/node-kinds';
 import { monotonicNow } from '../util/monotonic-now';
 import { expandSequence } from '../sequences/sequence-runner';
 import { pickName } from './pick-name';
@@ -169,13 +170,14 @@ export class ActionsApi {
       body['parameters'] !== undefined || options.parameters !== undefined || options.params !== undefined
         ? resolveParameters(body['parameters'] ?? options.parameters ?? options.params, core.options.parametersLimit)
         : [...(existing?.parameters ?? [])];
-    const exec = this.#exec(options, body, existing, q);
     let annotations: KeyValue[] =
       body['annotations'] !== undefined || options.annotations !== undefined
         ? resolveAnnotations(body['annotations'] ?? options.annotations, core.options.parametersLimit)
         : [...(existing?.annotations ?? [])];
     if (options.runtime !== undefined) annotations = mergeKeyValues(annotations, [{ key: RUNTIME_ANNOTATION, value: options.runtime }]);
-    if (!isSequence(exec)) core.runtimeFor(exec.kind, annotation(annotations, RUNTIME_ANNOTATION));
+    const runtime = annotation(annotations, RUNTIME_ANNOTATION);
+    const exec = this.#exec(options, body, existing, q, runtime);
+    if (!isSequence(exec)) core.runtimeFor(exec.kind, runtime);
     // OpenWhisk amends every action with its kind, and new ones with provide-api-key: false.
     const system: KeyValue[] = [{ key: 'exec', value: exec.kind }];
     if (existing === undefined && annotation(annotations, 'provide-api-key') === undefined) system.push({ key: 'provide-api-key', value: false });
@@ -196,7 +198,7 @@ export class ActionsApi {
     return doc;
   }
 
-  #exec(options: ActionOptions, body: Record<string, unknown>, existing: ActionDoc | undefined, q: { namespace: string; name: string }): Exec {
+  #exec(options: ActionOptions, body: Record<string, unknown>, existing: ActionDoc | undefined, q: { namespace: string; name: string }, runtime: unknown): Exec {
     const core = this.#core;
     if ('exec' in body && (typeof body['exec'] !== 'object' || body['exec'] === null || Array.isArray(body['exec']))) {
       throw ewError('EW_EXEC_INVALID', ["'exec' must be an object."]);
@@ -218,7 +220,7 @@ export class ActionsApi {
       return existing.exec;
     }
     const base = existing !== undefined && !isSequence(existing.exec) ? existing.exec : undefined;
-    const kind = core.canonicalKind(kindGiven ?? base?.kind ?? 'nodejs:default');
+    const kind = core.resolveKind(kindGiven ?? base?.kind ?? DEFAULT_NODE_KIND, runtime).kind;
     const image = bodyExec?.image ?? options.exec?.image ?? base?.image;
     // OpenWhisk refuses an action without code when it reads the body (only a blackbox image may come without).
     if (code === undefined && base === undefined && !(kind === 'blackbox' && image !== undefined)) {

@@ -10,6 +10,7 @@ import type { Activation } from '../activations/record';
 import type { NodeEngine } from './lib/node-engine';
 import { isValidEntityName } from '../entities/names';
 import { isValidMain } from '../entities/validate';
+import { DEFAULT_NODE_KIND, nodeMajorOf, RETIRED_NODE_KINDS } from '../runtimes/node-kinds';
 import { claimActionName, forgetNode, releaseActionName, renamedFrom, type EngineLease } from './lib/engine-registry';
 import { leaseEngineFor } from './lib/engine-source';
 import { ActivationError, asError, errorStatus, shortText } from './lib/node-errors';
@@ -85,7 +86,7 @@ export function actionDefinition(def: ActionNodeDef, name: string, defaultRuntim
   if (def.kind === 'sequence') {
     return { name, sequence: componentList(def.components), annotations: { 'edgewhisk-node': def.id }, overwrite: true };
   }
-  const kind = def.kind === undefined || def.kind === '' ? 'nodejs:20' : def.kind;
+  const kind = def.kind === undefined || def.kind === '' ? DEFAULT_NODE_KIND : def.kind;
   const image = (def.image ?? '').trim();
   const exec: Record<string, string> = {};
   if (def.main !== undefined && def.main !== '' && def.main !== 'main') exec['main'] = def.main;
@@ -124,7 +125,7 @@ function sameDefinition(stored: Record<string, unknown>, wanted: Record<string, 
   const wantedExec = wanted['exec'] as { main?: string; image?: string };
   return (
     exec['code'] === wanted['action'] &&
-    exec['kind'] === (wanted['kind'] === 'nodejs:default' ? 'nodejs:20' : wanted['kind']) &&
+    sameKind(String(exec['kind']), String(wanted['kind']), wanted['runtime'] as string | undefined, engine) &&
     (exec['main'] ?? 'main') === (wantedExec.main ?? 'main') &&
     exec['image'] === wantedExec.image &&
     JSON.stringify(params) === JSON.stringify(wanted['params']) &&
@@ -132,6 +133,17 @@ function sameDefinition(stored: Record<string, unknown>, wanted: Record<string, 
     runtime === wanted['runtime'] &&
     network === (wanted['annotations'] as Record<string, unknown>)['edgewhisk-network']
   );
+}
+
+/**
+ * The engine resolves `nodejs:default` (and retired kinds) when it stores an action, so the stored kind is
+ * compared with what the wanted one resolves to. A remote engine cannot say in advance: there an alias matches any
+ * Node.js kind, the one the platform chose when the action was created.
+ */
+function sameKind(stored: string, wanted: string, runtime: string | undefined, engine: NodeEngine): boolean {
+  const resolved = engine.resolveKind(wanted, runtime);
+  if (resolved === stored) return true;
+  return (resolved === DEFAULT_NODE_KIND || RETIRED_NODE_KINDS.includes(resolved)) && nodeMajorOf(stored) !== undefined;
 }
 
 function outcomeStatus(activation: Activation): NodeStatus {
@@ -210,8 +222,14 @@ export default function register(RED: RedApi): void {
         } catch {
           stored = undefined;
         }
-        if (stored === undefined || !sameDefinition(stored, wanted, engine)) await engine.actions.create(wanted);
+        const doc = stored !== undefined && sameDefinition(stored, wanted, engine) ? stored : await engine.actions.create(wanted);
         isDefined = true;
+        const requested = String(wanted['kind'] ?? '');
+        const runsAs = (doc['exec'] as { kind?: unknown } | undefined)?.kind;
+        if (RETIRED_NODE_KINDS.includes(requested) && typeof runsAs === 'string' && runsAs !== requested) {
+          // Flows saved when Node.js 20 was the default name `nodejs:20`: they keep working, and say so once per deploy.
+          node.warn(`Kind ${requested} is retired and not available here: action '${name}' runs as ${runsAs}. Open the node and save it to use ${DEFAULT_NODE_KIND}.`);
+        }
       })().catch((error: unknown) => {
         defined = undefined;
         throw error;

@@ -79,6 +79,11 @@ export class RemoteEngine {
     this.activations = new RemoteActivations(this.#client, () => this.#closed);
   }
 
+  /** The remote platform resolves aliases itself and does not say how in advance: the kind as given. */
+  resolveKind(kind: string): string {
+    return kind;
+  }
+
   get closed(): boolean {
     return this.#closed;
   }

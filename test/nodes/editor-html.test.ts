@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { RETIRED_NODE_KINDS, SUPPORTED_NODE_MAJORS } from '../../src/runtimes/node-kinds';
 
 const root = join(__dirname, '..', '..');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
@@ -75,5 +76,14 @@ describe('editor HTML', () => {
       expect(() => readFileSync(join(root, 'dist', 'nodes', 'locales', 'en-US', `${type}.json`))).not.toThrow();
     }
     expect(() => readFileSync(join(root, 'dist', 'nodes', 'icons', 'edgewhisk-action.svg'))).not.toThrow();
+  });
+
+  it('offers the Node.js kinds the engine supports, nodejs:default first and as the default, and no retired kind', () => {
+    const { def, html } = definition('edgewhisk-action');
+    expect(def.defaults['kind']).toEqual({ value: 'nodejs:default' });
+    const select = /<select id="node-input-kind">([\s\S]*?)<\/select>/.exec(html)?.[1] ?? '';
+    const kinds = [...select.matchAll(/<option value="([^"]+)"/g)].map((m) => m[1]);
+    expect(kinds).toEqual(['nodejs:default', ...[...SUPPORTED_NODE_MAJORS].reverse().map((m) => `nodejs:${m}`), 'python:3', 'blackbox', 'sequence']);
+    for (const retired of RETIRED_NODE_KINDS) expect(kinds).not.toContain(retired);
   });
 });

@@ -5,6 +5,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Engine } from '../../src/index';
 import { annotationOf, rejection, sleep, testEngine, waitForActivation } from '../helpers/engine';
+import { hostNodeKind } from '../../src/runtimes/node-kinds';
+
+/** The kind `nodejs:default` resolves to on the worker runtime: the Node.js running the tests. */
+const HOST_KIND = hostNodeKind();
 
 const ECHO = 'function main(p) { return p; }';
 const SLEEP_1S = 'async function main(p) { await new Promise(r => setTimeout(r, 1000)); return { done: true }; }';
@@ -19,13 +23,13 @@ function queuedIds(engine: Engine): string[] {
 }
 
 describe('actions.create and get', () => {
-  it('creates from a code string with the client defaults: nodejs:default stored as nodejs:20, version 0.0.1', async () => {
+  it('creates from a code string with the client defaults: nodejs:default stored as the host kind (nodejs:24 on Node 24), version 0.0.1', async () => {
     const engine = testEngine();
     const created: any = await engine.actions.create({ name: 'hello', action: ECHO });
     const got: any = await engine.actions.get('hello');
     for (const a of [created, got]) {
       expect(a).toMatchObject({ namespace: 'guest', name: 'hello', version: '0.0.1', publish: false, parameters: [] });
-      expect(a.exec).toEqual({ kind: 'nodejs:20', code: ECHO, binary: false });
+      expect(a.exec).toEqual({ kind: HOST_KIND, code: ECHO, binary: false });
       expect(a.limits).toEqual(DEFAULT_LIMITS);
     }
   });
@@ -36,7 +40,7 @@ describe('actions.create and get', () => {
     expect(a.annotations).toEqual(
       expect.arrayContaining([
         { key: 'description', value: 'greets' },
-        { key: 'exec', value: 'nodejs:20' },
+        { key: 'exec', value: HOST_KIND },
         { key: 'provide-api-key', value: false },
       ]),
     );
@@ -52,16 +56,16 @@ describe('actions.create and get', () => {
     const a: any = await engine.actions.create({
       name: 'a',
       action: 'function niam(p) { return { who: p.who, n: p.n }; }',
-      kind: 'nodejs:20',
+      kind: HOST_KIND,
       exec: { main: 'niam' },
       params: { who: 'world', n: 1 },
     });
-    expect(a.exec).toEqual({ kind: 'nodejs:20', code: 'function niam(p) { return { who: p.who, n: p.n }; }', binary: false, main: 'niam' });
+    expect(a.exec).toEqual({ kind: HOST_KIND, code: 'function niam(p) { return { who: p.who, n: p.n }; }', binary: false, main: 'niam' });
     expect(a.parameters).toEqual([
       { key: 'who', value: 'world' },
       { key: 'n', value: 1 },
     ]);
-    expect(annotationOf(a, 'exec')).toBe('nodejs:20');
+    expect(annotationOf(a, 'exec')).toBe(HOST_KIND);
     expect(await engine.actions.invoke({ name: 'a', blocking: true, result: true })).toEqual({ who: 'world', n: 1 });
   });
 
@@ -82,10 +86,10 @@ describe('actions.create and get', () => {
         limits: { timeout: 1000 },
       },
     });
-    expect(a.exec).toEqual({ kind: 'nodejs:20', code: ECHO, binary: false });
+    expect(a.exec).toEqual({ kind: HOST_KIND, code: ECHO, binary: false });
     expect(a.parameters).toEqual([{ key: 'x', value: 1 }]);
     expect(annotationOf(a, 'description')).toBe('body form');
-    expect(annotationOf(a, 'exec')).toBe('nodejs:20');
+    expect(annotationOf(a, 'exec')).toBe(HOST_KIND);
     expect(a.limits).toEqual({ ...DEFAULT_LIMITS, timeout: 1000 });
   });
 
@@ -126,7 +130,7 @@ describe('actions.create and get', () => {
     const engine = testEngine();
     await engine.actions.create({ name: 'a', action: ECHO });
     const a: any = await engine.actions.get({ name: 'a', code: false });
-    expect(a.exec).toEqual({ kind: 'nodejs:20', binary: false });
+    expect(a.exec).toEqual({ kind: HOST_KIND, binary: false });
   });
 
   it('answers 404 for an action that does not exist', async () => {
@@ -435,7 +439,7 @@ describe('actions.invoke: modes', () => {
     expect(record.logs).toHaveLength(1);
     expect(record.logs[0]).toMatch(/ stdout: hi$/);
     expect(annotationOf(record, 'path')).toBe('guest/a');
-    expect(annotationOf(record, 'kind')).toBe('nodejs:20');
+    expect(annotationOf(record, 'kind')).toBe(HOST_KIND);
     expect(annotationOf(record, 'limits')).toEqual(DEFAULT_LIMITS);
     expect(annotationOf(record, 'timeout')).toBe(false);
     expect(annotationOf(record, 'waitTime')).toBeTypeOf('number');

@@ -4,6 +4,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { Engine } from '../../src/index';
 import { rejection, sleep, testEngine, waitForActivation } from '../helpers/engine';
+import { hostNodeKind } from '../../src/runtimes/node-kinds';
+
+/** The kind `nodejs:default` resolves to on the worker runtime: the Node.js running the tests. */
+const HOST_KIND = hostNodeKind();
 
 const ECHO = 'function main(p) { console.log("got", JSON.stringify(p)); return p; }';
 const NOT_FOUND = 'The requested resource does not exist.';
@@ -231,7 +235,7 @@ describe('activation events', () => {
     await sleep(20); // time for a duplicate or stray event to show
     expect(events.map(([kind]) => kind)).toEqual(['queued', 'started', 'completed']);
     const [[, queued], [, started], [, completed]] = events as [[string, any], [string, any], [string, any]];
-    expect(queued).toEqual({ activationId: record.activationId, namespace: 'guest', name: 'a', kind: 'nodejs:20' });
+    expect(queued).toEqual({ activationId: record.activationId, namespace: 'guest', name: 'a', kind: HOST_KIND });
     expect(started).toEqual(queued);
     expect(completed).toEqual(record);
   });

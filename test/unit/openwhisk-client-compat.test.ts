@@ -9,6 +9,10 @@
 import openwhisk from 'openwhisk';
 import { describe, expect, it } from 'vitest';
 import { testEngine } from '../helpers/engine';
+import { hostNodeKind } from '../../src/runtimes/node-kinds';
+
+/** The kind `nodejs:default` resolves to on the worker runtime: the Node.js running the tests. */
+const HOST_KIND = hostNodeKind();
 
 type Ow = Pick<openwhisk.Client, 'actions' | 'triggers' | 'rules' | 'activations'>;
 
@@ -40,7 +44,7 @@ describe('openwhisk client compatibility', () => {
     const engine = testEngine();
     const out = await scenario(engine as unknown as Ow);
 
-    expect(out.created).toMatchObject({ name: 'hello', namespace: 'guest', version: '0.0.1', exec: { kind: 'nodejs:20' } });
+    expect(out.created).toMatchObject({ name: 'hello', namespace: 'guest', version: '0.0.1', exec: { kind: HOST_KIND } });
     expect(out.direct).toEqual({ greeting: 'Hello, edge!', from: 'default' });
     expect(out.fired.activationId).toMatch(/^[0-9a-f]{32}$/);
     expect(out.activations).toHaveLength(2);

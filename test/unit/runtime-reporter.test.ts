@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { WorkerRuntime, type Container, type ContainerSpec, type Runtime, type RuntimeReporter } from '../../src/index';
 import { testEngine } from '../helpers/engine';
+import { hostNodeKind } from '../../src/runtimes/node-kinds';
 
 /** The real worker runtime under another name, reporting a pull before each container and a warning at start. */
 class ReportingRuntime implements Runtime {
@@ -39,7 +40,7 @@ describe('runtime reports', () => {
     engine.on('runtime:warning', (w) => warnings.push(w));
     await engine.actions.create({ name: 'a', action: 'function main() { return { ok: true }; }' });
     expect(await engine.actions.invoke({ name: 'a', blocking: true, result: true })).toEqual({ ok: true });
-    expect(pulls).toEqual([{ runtime: 'reporting', image: 'image-of-nodejs:20', status: 'Downloading', current: 5, total: 10 }]);
+    expect(pulls).toEqual([{ runtime: 'reporting', image: `image-of-${hostNodeKind()}`, status: 'Downloading', current: 5, total: 10 }]);
     expect(warnings).toEqual([{ runtime: 'reporting', message: 'started without a sandbox' }]);
   });
 });

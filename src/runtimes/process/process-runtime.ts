@@ -14,9 +14,11 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { builtFile } from '../../util/compiled-path';
 import type { Container, ContainerFailure, ContainerSpec, InitPayload, LogSink, Outcome, RunPayload, Runtime } from '../runtime';
+import { hostNodeKind } from '../node-kinds';
 import { ProxySession } from '../proxy-client/proxy-session';
 
-export const PROCESS_KINDS = Object.freeze(['nodejs:20', 'python:3']);
+/** Node.js actions run on the host's own Node.js (`process.execPath`), Python ones on `pythonPath`. */
+export const PROCESS_KINDS: readonly string[] = Object.freeze([hostNodeKind(), 'python:3']);
 
 export interface ProcessRuntimeOptions {
   /** The Python 3 interpreter for `python:3` actions. @default 'python3' (or env EDGEWHISK_PYTHON) */

@@ -8,10 +8,12 @@
 import { Worker } from 'node:worker_threads';
 import { compiledSibling } from '../../util/compiled-path';
 import type { Container, ContainerFailure, ContainerSpec, InitPayload, LogSink, Outcome, RunPayload, Runtime } from '../runtime';
+import { hostNodeKind } from '../node-kinds';
 import { Batcher, isBatch, type Batch } from './batcher';
 import type { FromWorker, ToWorker } from './messages';
 
-export const WORKER_KINDS = Object.freeze(['nodejs:20', 'nodejs:default']);
+/** Workers run on the host's Node.js, so that is the one kind they offer (`nodejs:default` resolves to it). */
+export const WORKER_KINDS: readonly string[] = Object.freeze([hostNodeKind()]);
 
 export interface WorkerRuntimeOptions {
   /** Stack size of each worker in MB. @default 4 */
