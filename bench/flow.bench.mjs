@@ -1,4 +1,4 @@
-// Messages through a real Node-RED 4 runtime: source → edgewhisk-action (no-op, worker runtime) → sink, next to
+// Messages through a real Node-RED runtime (the `node-red` dev dependency, 5.x): source → edgewhisk-action (no-op, worker runtime) → sink, next to
 // source → core function node (no-op) → sink, in the same process and run, order alternated between repetitions.
 //
 //   node bench/flow.bench.mjs [--quick] [--round=N]
@@ -117,7 +117,7 @@ for (let rep = 0; rep < cfg.reps; rep++) {
 
 const result = {
   scenario: 'flow',
-  config: cfg,
+  config: { ...cfg, nodeRed: require('node-red/package.json').version },
   action: { msgsPerSec: median(reps.action.rate), p50us: median(reps.action.p50), p99us: median(reps.action.p99) },
   functionNode: { msgsPerSec: median(reps.fn.rate), p50us: median(reps.fn.p50), p99us: median(reps.fn.p99) },
 };

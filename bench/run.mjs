@@ -8,6 +8,8 @@
 // --write   write BENCHMARKS.md at the repository root (fresh file: machine, date, method, figures)
 // --json    also save the raw results (every child's JSON) to a file
 // --no-docker  leave out the Docker runtime (it needs a daemon and EdgeWhisk's images)
+// --compare-node=PATH  run every scenario but Docker's again on that Node.js binary (e.g. Node 22 beside the Node 24
+//              that runs npm scripts); the table gets a column with its figures, rounds interleaved
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -66,10 +68,10 @@ function engineRevision() {
 }
 
 // ---- children -----------------------------------------------------------------------------------------------------
-function runChild(file, childArgs) {
+function runChild(file, childArgs, node = process.execPath) {
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['--expose-gc', join(BENCH_DIR, file), ...childArgs], {
+    const child = spawn(node, ['--expose-gc', join(BENCH_DIR, file), ...childArgs], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -99,118 +101,137 @@ const t0 = Date.now();
 console.error(`EdgeWhisk benchmarks (${quick ? 'quick' : 'full'}, ${rounds} round${rounds === 1 ? '' : 's'}) on ${facts.cpuModel}, ${facts.cores} cores, Node ${facts.node}`);
 if (facts.loadAvgAtStart[0] > 0.5) console.error(`warning: load average ${facts.loadAvgAtStart[0]} at start: the machine is busy, expect noise`);
 
-const raw = { invoke: [], backlog: { small: [], large: [] }, cold: { cold: [], prewarm: [], bare: [] }, flow: [], process: [], rest: [], docker: [] };
+const emptyRaw = () => ({ invoke: [], backlog: { small: [], large: [] }, cold: { cold: [], prewarm: [], bare: [] }, flow: [], process: [], rest: [], docker: [] });
+const raw = emptyRaw();
 const withDocker = args['no-docker'] !== true;
 const owProxy = typeof args['ow-proxy'] === 'string' ? args['ow-proxy'] : process.env.EW_OPENWHISK_PROXY;
+const compareNode = typeof args['compare-node'] === 'string' ? args['compare-node'] : undefined;
+const compareVersion = compareNode === undefined ? undefined : execFileSync(compareNode, ['--version'], { encoding: 'utf8' }).trim();
+const rawCompare = compareNode === undefined ? undefined : emptyRaw();
 const q = quick ? ['--quick'] : [];
-for (let r = 0; r < rounds; r++) {
-  console.error(`\n== round ${r + 1}/${rounds}`);
-  raw.invoke.push(await runChild('invoke-worker.bench.mjs', [...q, `--round=${r}`]));
+
+/** One round of every scenario on `node`, into `into`; Docker only on the main Node (its figures are the image's). */
+async function round(r, node, into, docker) {
+  into.invoke.push(await runChild('invoke-worker.bench.mjs', [...q, `--round=${r}`], node));
   for (const size of r % 2 === 0 ? ['small', 'large'] : ['large', 'small']) {
-    raw.backlog[size].push(await runChild('queue-backlog.bench.mjs', [...q, `--size=${size}`]));
+    into.backlog[size].push(await runChild('queue-backlog.bench.mjs', [...q, `--size=${size}`], node));
   }
   const variants = ['cold', 'prewarm', 'bare'];
   for (let i = 0; i < variants.length; i++) {
     const variant = variants[(i + r) % variants.length];
-    raw.cold[variant].push(await runChild('cold-start.bench.mjs', [...q, `--variant=${variant}`]));
+    into.cold[variant].push(await runChild('cold-start.bench.mjs', [...q, `--variant=${variant}`], node));
   }
-  raw.flow.push(await runChild('flow.bench.mjs', [...q, `--round=${r}`]));
-  raw.rest.push(await runChild('rest.bench.mjs', [...q, `--round=${r}`]));
-  raw.process.push(await runChild('process.bench.mjs', [...q, `--round=${r}`, ...(owProxy ? [`--ow-proxy=${owProxy}`] : [])]));
-  if (withDocker) raw.docker.push(await runChild('docker.bench.mjs', [...q, `--round=${r}`]));
+  into.flow.push(await runChild('flow.bench.mjs', [...q, `--round=${r}`], node));
+  into.rest.push(await runChild('rest.bench.mjs', [...q, `--round=${r}`], node));
+  into.process.push(await runChild('process.bench.mjs', [...q, `--round=${r}`, ...(owProxy ? [`--ow-proxy=${owProxy}`] : [])], node));
+  if (docker) into.docker.push(await runChild('docker.bench.mjs', [...q, `--round=${r}`], node));
+}
+
+for (let r = 0; r < rounds; r++) {
+  console.error(`\n== round ${r + 1}/${rounds}`);
+  // With a second Node, the two alternate which goes first, like every other compared pair.
+  const legs = [[process.execPath, raw, withDocker], ...(rawCompare === undefined ? [] : [[compareNode, rawCompare, false]])];
+  for (const [node, into, docker] of r % 2 === 0 ? legs : [...legs].reverse()) {
+    if (legs.length > 1) console.error(`-- on ${node === process.execPath ? process.version : compareVersion}`);
+    await round(r, node, into, docker);
+  }
 }
 const wallSeconds = (Date.now() - t0) / 1000;
 const loadAvgAtEnd = os.loadavg().map((l) => Math.round(l * 100) / 100);
 
 // ---- aggregate ----------------------------------------------------------------------------------------------------
 const get = (list, path) => median(list.map((x) => path.split('.').reduce((o, k) => o?.[k], x)));
-const inv = (p) => get(raw.invoke, p);
-const F = {
-  engP50: inv('engine.c1.p50'),
-  engP95: inv('engine.c1.p95'),
-  engP99: inv('engine.c1.p99'),
-  engMean: inv('engine.c1.mean'),
-  engThrC1: inv('engine.c1.throughput'),
-  engThrC32conc: inv('engine.c32conc.throughput'),
-  engC32concP50: inv('engine.c32conc.p50'),
-  engC32concP99: inv('engine.c32conc.p99'),
-  engThrC32pool: inv('engine.c32pool.throughput'),
-  engC32poolP50: inv('engine.c32pool.p50'),
-  engC32poolP99: inv('engine.c32pool.p99'),
-  bareP50: inv('bare.c1.p50'),
-  bareP95: inv('bare.c1.p95'),
-  bareP99: inv('bare.c1.p99'),
-  bareThrC1: inv('bare.c1.throughput'),
-  bareThrC32: inv('bare.c32.throughput'),
-  barePipelined: inv('bare.pipelined.throughput'),
-  smallCost: get(raw.backlog.small, 'perInvocationUs'),
-  smallCostMean: get(raw.backlog.small, 'perInvocationMeanUs'),
-  largeCost: get(raw.backlog.large, 'perInvocationUs'),
-  smallEnq: get(raw.backlog.small, 'enqueuePerInvocationUs'),
-  largeEnq: get(raw.backlog.large, 'enqueuePerInvocationUs'),
-  largePeakRssMiB: get(raw.backlog.large, 'peakMemory.rss') / 2 ** 20,
-  coldFirst: get(raw.cold.cold, 'cold.firstMs'),
-  coldWait: get(raw.cold.cold, 'cold.waitTime'),
-  coldInit: get(raw.cold.cold, 'cold.initTime'),
-  coldSecond: get(raw.cold.cold, 'cold.secondMs'),
-  preReady: get(raw.cold.prewarm, 'prewarmImmediate.prewarmReadyMs'),
-  preFirst: get(raw.cold.prewarm, 'prewarmImmediate.firstMs'),
-  preWait: get(raw.cold.prewarm, 'prewarmImmediate.waitTime'),
-  preInit: get(raw.cold.prewarm, 'prewarmImmediate.initTime'),
-  setFirst: get(raw.cold.prewarm, 'prewarmSettled.firstMs'),
-  setWait: get(raw.cold.prewarm, 'prewarmSettled.waitTime'),
-  setInit: get(raw.cold.prewarm, 'prewarmSettled.initTime'),
-  bareStart: get(raw.cold.bare, 'bare.firstMessageMs'),
-  bareFirstRt: get(raw.cold.bare, 'bare.firstRoundTripMs'),
-  flowAction: get(raw.flow, 'action.msgsPerSec'),
-  flowFunction: get(raw.flow, 'functionNode.msgsPerSec'),
-  flowRatio: get(raw.flow, 'throughputRatio'),
-  flowActionP50: get(raw.flow, 'action.p50us'),
-  flowFunctionP50: get(raw.flow, 'functionNode.p50us'),
-  flowActionP99: get(raw.flow, 'action.p99us'),
-  flowFunctionP99: get(raw.flow, 'functionNode.p99us'),
-  procEngineP50: get(raw.process, 'warm.engineP50us'),
-  procEngineP99: get(raw.process, 'warm.engineP99us'),
-  procBareP50: get(raw.process, 'warm.bareP50us'),
-  procBareP99: get(raw.process, 'warm.bareP99us'),
-  procRatio: get(raw.process, 'warm.ratio'),
-  proxyListen: get(raw.process, 'proxy.edgewhisk.listeningMs'),
-  proxyAnswer: get(raw.process, 'proxy.edgewhisk.answeredMs'),
-  proxyRunP50: get(raw.process, 'proxy.edgewhisk.runP50us'),
-  proxyRunP99: get(raw.process, 'proxy.edgewhisk.runP99us'),
-  owListen: get(raw.process, 'proxy.openwhisk.listeningMs'),
-  owAnswer: get(raw.process, 'proxy.openwhisk.answeredMs'),
-  owRunP50: get(raw.process, 'proxy.openwhisk.runP50us'),
-  owRunP99: get(raw.process, 'proxy.openwhisk.runP99us'),
-  procCold: get(raw.process, 'start.coldMs'),
-  procPrewarmed: get(raw.process, 'start.prewarmedMs'),
-  procColdInit: get(raw.process, 'start.coldInitMs'),
-  procPrewarmedInit: get(raw.process, 'start.prewarmedInitMs'),
-  dkColdEngine: get(raw.docker, 'cold.engine.p50'),
-  dkColdBare: get(raw.docker, 'cold.bare.p50'),
-  dkColdBareListening: get(raw.docker, 'cold.bareListening.p50'),
-  dkWarmEngineP50: get(raw.docker, 'warm.engine.p50'),
-  dkWarmEngineP99: get(raw.docker, 'warm.engine.p99'),
-  dkWarmBareP50: get(raw.docker, 'warm.bare.p50'),
-  dkWarmBareP99: get(raw.docker, 'warm.bare.p99'),
-  dkResumeEngine: get(raw.docker, 'resume.engine.p50'),
-  dkResumeBare: get(raw.docker, 'resume.bare.p50'),
-  dkNoopC8: get(raw.docker, 'throughput.noop_c8.perSecond'),
-  dkNoopC32: get(raw.docker, 'throughput.noop_c32.perSecond'),
-  dkSleepyC8: get(raw.docker, 'throughput.sleepy_c8.perSecond'),
-  dkSleepyC32: get(raw.docker, 'throughput.sleepy_c32.perSecond'),
-  dkSharedC8: get(raw.docker, 'throughput.shared_c8.perSecond'),
-  dkSharedC32: get(raw.docker, 'throughput.shared_c32.perSecond'),
-  dkNoopC8P50: get(raw.docker, 'throughput.noop_c8.latency.p50'),
-  dkNoopC32P50: get(raw.docker, 'throughput.noop_c32.latency.p50'),
-  dkSleepyC8P50: get(raw.docker, 'throughput.sleepy_c8.latency.p50'),
-  restP50: get(raw.rest, 'http.p50us'),
-  restP99: get(raw.rest, 'http.p99us'),
-  restC1: get(raw.rest, 'http.c1PerSec'),
-  restC32: get(raw.rest, 'http.c32PerSec'),
-  restEngineP50: get(raw.rest, 'engine.p50us'),
-  restEngineC32: get(raw.rest, 'engine.c32PerSec'),
-};
+function figures(raw) {
+  const inv = (p) => get(raw.invoke, p);
+  return {
+    engP50: inv('engine.c1.p50'),
+    engP95: inv('engine.c1.p95'),
+    engP99: inv('engine.c1.p99'),
+    engMean: inv('engine.c1.mean'),
+    engThrC1: inv('engine.c1.throughput'),
+    engThrC32conc: inv('engine.c32conc.throughput'),
+    engC32concP50: inv('engine.c32conc.p50'),
+    engC32concP99: inv('engine.c32conc.p99'),
+    engThrC32pool: inv('engine.c32pool.throughput'),
+    engC32poolP50: inv('engine.c32pool.p50'),
+    engC32poolP99: inv('engine.c32pool.p99'),
+    bareP50: inv('bare.c1.p50'),
+    bareP95: inv('bare.c1.p95'),
+    bareP99: inv('bare.c1.p99'),
+    bareThrC1: inv('bare.c1.throughput'),
+    bareThrC32: inv('bare.c32.throughput'),
+    barePipelined: inv('bare.pipelined.throughput'),
+    smallCost: get(raw.backlog.small, 'perInvocationUs'),
+    smallCostMean: get(raw.backlog.small, 'perInvocationMeanUs'),
+    largeCost: get(raw.backlog.large, 'perInvocationUs'),
+    smallEnq: get(raw.backlog.small, 'enqueuePerInvocationUs'),
+    largeEnq: get(raw.backlog.large, 'enqueuePerInvocationUs'),
+    largePeakRssMiB: get(raw.backlog.large, 'peakMemory.rss') / 2 ** 20,
+    coldFirst: get(raw.cold.cold, 'cold.firstMs'),
+    coldWait: get(raw.cold.cold, 'cold.waitTime'),
+    coldInit: get(raw.cold.cold, 'cold.initTime'),
+    coldSecond: get(raw.cold.cold, 'cold.secondMs'),
+    preReady: get(raw.cold.prewarm, 'prewarmImmediate.prewarmReadyMs'),
+    preFirst: get(raw.cold.prewarm, 'prewarmImmediate.firstMs'),
+    preWait: get(raw.cold.prewarm, 'prewarmImmediate.waitTime'),
+    preInit: get(raw.cold.prewarm, 'prewarmImmediate.initTime'),
+    setFirst: get(raw.cold.prewarm, 'prewarmSettled.firstMs'),
+    setWait: get(raw.cold.prewarm, 'prewarmSettled.waitTime'),
+    setInit: get(raw.cold.prewarm, 'prewarmSettled.initTime'),
+    bareStart: get(raw.cold.bare, 'bare.firstMessageMs'),
+    bareFirstRt: get(raw.cold.bare, 'bare.firstRoundTripMs'),
+    flowAction: get(raw.flow, 'action.msgsPerSec'),
+    flowFunction: get(raw.flow, 'functionNode.msgsPerSec'),
+    flowRatio: get(raw.flow, 'throughputRatio'),
+    flowActionP50: get(raw.flow, 'action.p50us'),
+    flowFunctionP50: get(raw.flow, 'functionNode.p50us'),
+    flowActionP99: get(raw.flow, 'action.p99us'),
+    flowFunctionP99: get(raw.flow, 'functionNode.p99us'),
+    procEngineP50: get(raw.process, 'warm.engineP50us'),
+    procEngineP99: get(raw.process, 'warm.engineP99us'),
+    procBareP50: get(raw.process, 'warm.bareP50us'),
+    procBareP99: get(raw.process, 'warm.bareP99us'),
+    procRatio: get(raw.process, 'warm.ratio'),
+    proxyListen: get(raw.process, 'proxy.edgewhisk.listeningMs'),
+    proxyAnswer: get(raw.process, 'proxy.edgewhisk.answeredMs'),
+    proxyRunP50: get(raw.process, 'proxy.edgewhisk.runP50us'),
+    proxyRunP99: get(raw.process, 'proxy.edgewhisk.runP99us'),
+    owListen: get(raw.process, 'proxy.openwhisk.listeningMs'),
+    owAnswer: get(raw.process, 'proxy.openwhisk.answeredMs'),
+    owRunP50: get(raw.process, 'proxy.openwhisk.runP50us'),
+    owRunP99: get(raw.process, 'proxy.openwhisk.runP99us'),
+    procCold: get(raw.process, 'start.coldMs'),
+    procPrewarmed: get(raw.process, 'start.prewarmedMs'),
+    procColdInit: get(raw.process, 'start.coldInitMs'),
+    procPrewarmedInit: get(raw.process, 'start.prewarmedInitMs'),
+    dkColdEngine: get(raw.docker, 'cold.engine.p50'),
+    dkColdBare: get(raw.docker, 'cold.bare.p50'),
+    dkColdBareListening: get(raw.docker, 'cold.bareListening.p50'),
+    dkWarmEngineP50: get(raw.docker, 'warm.engine.p50'),
+    dkWarmEngineP99: get(raw.docker, 'warm.engine.p99'),
+    dkWarmBareP50: get(raw.docker, 'warm.bare.p50'),
+    dkWarmBareP99: get(raw.docker, 'warm.bare.p99'),
+    dkResumeEngine: get(raw.docker, 'resume.engine.p50'),
+    dkResumeBare: get(raw.docker, 'resume.bare.p50'),
+    dkNoopC8: get(raw.docker, 'throughput.noop_c8.perSecond'),
+    dkNoopC32: get(raw.docker, 'throughput.noop_c32.perSecond'),
+    dkSleepyC8: get(raw.docker, 'throughput.sleepy_c8.perSecond'),
+    dkSleepyC32: get(raw.docker, 'throughput.sleepy_c32.perSecond'),
+    dkSharedC8: get(raw.docker, 'throughput.shared_c8.perSecond'),
+    dkSharedC32: get(raw.docker, 'throughput.shared_c32.perSecond'),
+    dkNoopC8P50: get(raw.docker, 'throughput.noop_c8.latency.p50'),
+    dkNoopC32P50: get(raw.docker, 'throughput.noop_c32.latency.p50'),
+    dkSleepyC8P50: get(raw.docker, 'throughput.sleepy_c8.latency.p50'),
+    restP50: get(raw.rest, 'http.p50us'),
+    restP99: get(raw.rest, 'http.p99us'),
+    restC1: get(raw.rest, 'http.c1PerSec'),
+    restC32: get(raw.rest, 'http.c32PerSec'),
+    restEngineP50: get(raw.rest, 'engine.p50us'),
+    restEngineC32: get(raw.rest, 'engine.c32PerSec'),
+  };
+}
+const F = figures(raw);
+const FC = rawCompare === undefined ? undefined : figures(rawCompare);
 // The reference proxy: measured in this run when a checkout was given, else row 37b of performance-anchors.md.
 const owMeasured = Number.isFinite(F.owListen);
 const ow = owMeasured ? { listen: F.owListen, answer: F.owAnswer, runP50: F.owRunP50 } : { listen: 110, answer: NaN, runP50: 330 };
@@ -230,91 +251,106 @@ const fmt = (v, digits) => {
 const ratio = (a, b) => a / b;
 const check = (ok) => (ok ? 'PASS' : 'FAIL');
 const invCfg = raw.invoke[0].config;
-const rows = [
-  { section: 'Warm invoke, worker runtime (no-op action, blocking, result only)' },
-  { metric: 'engine latency c1 p50', value: `${fmt(F.engP50)} µs`, anchor: 'OpenWhisk warm /run 2 ms (#12); container HTTP 107 µs (#36)' },
-  { metric: 'engine latency c1 p99', value: `${fmt(F.engP99)} µs`, anchor: `p95 ${fmt(F.engP95)} µs, mean ${fmt(F.engMean)} µs` },
-  { metric: 'bare worker round trip p50', value: `${fmt(F.bareP50)} µs`, anchor: '~10 µs (#45, Node 14 desktop); 48.7 µs (#46)' },
-  { metric: 'bare worker round trip p99', value: `${fmt(F.bareP99)} µs`, anchor: '71 µs (#46)' },
-  { metric: 'ratio engine p50 / bare p50', value: `${fmt(ratio(F.engP50, F.bareP50), 2)}×`, target: '≤ 2×', verdict: check(ratio(F.engP50, F.bareP50) <= 2) },
-  { metric: 'ratio engine p99 / bare p99', value: `${fmt(ratio(F.engP99, F.bareP99), 2)}×`, anchor: 'informational' },
-  { metric: 'engine throughput c1', value: `${fmt(F.engThrC1)} /s`, anchor: `bare c1 ${fmt(F.bareThrC1)} /s (ratio ${fmt(ratio(F.bareThrC1, F.engThrC1), 2)}×)` },
-  {
-    metric: 'engine throughput c32, 1 worker (limits.concurrency 32)',
-    value: `${fmt(F.engThrC32conc)} /s`,
-    target: '≥ 10,000 /s',
-    verdict: check(F.engThrC32conc >= 10_000),
-    anchor: `latency p50 ${fmt(F.engC32concP50 / 1000, 2)} ms, p99 ${fmt(F.engC32concP99 / 1000, 2)} ms`,
-  },
-  {
-    metric: 'engine throughput c32, 4 workers (concurrency 1, budget 1024/256 MB)',
-    value: `${fmt(F.engThrC32pool)} /s`,
-    target: '≥ 10,000 /s',
-    verdict: check(F.engThrC32pool >= 10_000),
-    anchor: `latency p50 ${fmt(F.engC32poolP50 / 1000, 2)} ms, p99 ${fmt(F.engC32poolP99 / 1000, 2)} ms`,
-  },
-  { metric: 'bare throughput c32 (32 in flight)', value: `${fmt(F.bareThrC32)} /s`, anchor: `engine best c32 / bare c32 = ${fmt(Math.max(F.engThrC32conc, F.engThrC32pool) / F.bareThrC32, 3)}` },
-  { metric: 'bare throughput pipelined', value: `${fmt(F.barePipelined)} /s`, anchor: '1.4 M/s (#46)' },
-  { section: 'Queue backlog (non-blocking no-op invocations, wait for all activation:completed)' },
-  { metric: 'cost per invocation, N = 100', value: `${fmt(F.smallCost, 2)} µs`, anchor: `median of ${raw.backlog.small[0].batches}×${rounds} batches; mean ${fmt(F.smallCostMean, 2)} µs` },
-  { metric: 'cost per invocation, N = 100,000', value: `${fmt(F.largeCost, 2)} µs`, anchor: `${rounds} batch(es); peak RSS ${fmt(F.largePeakRssMiB, 0)} MiB` },
-  { metric: 'ratio 100,000 / 100', value: `${fmt(ratio(F.largeCost, F.smallCost), 2)}×`, target: '≤ 1.5×', verdict: check(ratio(F.largeCost, F.smallCost) <= 1.5) },
-  { metric: 'ratio 100,000 / 100 (vs mean of N = 100)', value: `${fmt(ratio(F.largeCost, F.smallCostMean), 2)}×`, anchor: 'informational' },
-  { metric: 'enqueue only per invocation, N = 100', value: `${fmt(F.smallEnq, 2)} µs`, anchor: 'p-queue 0.5-1.8 µs/task at small backlogs (#57)' },
-  { metric: 'enqueue only per invocation, N = 100,000', value: `${fmt(F.largeEnq, 2)} µs`, anchor: 'denque push+shift 4 ns (#56)' },
-  { metric: 'ratio enqueue 100,000 / 100', value: `${fmt(ratio(F.largeEnq, F.smallEnq), 2)}×`, anchor: 'informational' },
-  { section: 'Cold start, worker runtime (fresh engine and action per sample)' },
-  { metric: 'bare new Worker() → first message', value: `${fmt(F.bareStart)} ms`, anchor: '15.9 ms (#48); 43 ms (#47)' },
-  { metric: 'bare first round trip after start', value: `${fmt(F.bareFirstRt, 2)} ms`, anchor: 'informational' },
-  { metric: 'cold first invoke (prewarmCount 0)', value: `${fmt(F.coldFirst)} ms`, anchor: `waitTime ${fmt(F.coldWait, 0)} ms, initTime ${fmt(F.coldInit, 0)} ms; next invoke ${fmt(F.coldSecond, 2)} ms` },
-  { metric: 'ratio cold / bare worker start', value: `${fmt(ratio(F.coldFirst, F.bareStart), 2)}×`, anchor: 'informational' },
-  { metric: 'prewarm ready after createEngine', value: `${fmt(F.preReady)} ms`, anchor: 'pool.prewarm ≥ 1' },
-  { metric: 'prewarmed first invoke, immediately', value: `${fmt(F.preFirst)} ms`, anchor: `waitTime ${fmt(F.preWait, 0)} ms, initTime ${fmt(F.preInit, 0)} ms; OpenWhisk nodejs:6 init 44 / wait 27 ms (#13)` },
-  { metric: 'prewarmed first invoke, 250 ms after ready', value: `${fmt(F.setFirst)} ms`, anchor: `waitTime ${fmt(F.setWait, 0)} ms, initTime ${fmt(F.setInit, 0)} ms` },
-  { metric: 'ratio cold / prewarmed (immediate)', value: `${fmt(ratio(F.coldFirst, F.preFirst), 2)}×`, anchor: `settled: ${fmt(ratio(F.coldFirst, F.setFirst), 2)}×` },
-  { section: 'Through Node-RED 4 (embedded runtime): source → node → sink, no-op' },
-  { metric: 'edgewhisk-action throughput (burst)', value: `${fmt(F.flowAction)} msg/s`, anchor: 'worker runtime, action limits.concurrency 64' },
-  { metric: 'function node throughput (burst)', value: `${fmt(F.flowFunction)} msg/s`, anchor: 'one pass-through function node 57k msg/s (#52)' },
-  { metric: 'ratio action / function node', value: `${fmt(F.flowRatio, 2)}×`, target: '≥ 0.5×', verdict: check(F.flowRatio >= 0.5) },
-  { metric: 'edgewhisk-action latency p50 / p99', value: `${fmt(F.flowActionP50)} / ${fmt(F.flowActionP99)} µs`, anchor: 'one message in flight' },
-  { metric: 'function node latency p50 / p99', value: `${fmt(F.flowFunctionP50)} / ${fmt(F.flowFunctionP99)} µs`, anchor: '~8 µs per function-node hop (#53)' },
-  { section: `Process runtime and the Node.js action proxy (reference proxy: ${owMeasured ? 'apache/openwhisk-runtime-nodejs core/nodejsActionBase, measured in this run' : 'row 37b of performance-anchors.md, not measured here'})` },
-  { metric: 'engine latency, process runtime, p50 / p99', value: `${fmt(F.procEngineP50)} / ${fmt(F.procEngineP99)} µs`, anchor: 'no-op, blocking, keep-alive HTTP on loopback' },
-  { metric: 'bare round trip to a running proxy, p50 / p99', value: `${fmt(F.procBareP50)} / ${fmt(F.procBareP99)} µs`, anchor: 'same transport; calls interleaved with the engine\'s' },
-  { metric: 'ratio engine p50 / bare p50', value: `${fmt(F.procRatio, 2)}×`, target: '≤ 2×', verdict: check(F.procRatio <= 2) },
-  { metric: 'EdgeWhisk proxy: spawn → listening', value: `${fmt(F.proxyListen)} ms`, anchor: `reference ${fmt(ow.listen)} ms` },
-  { metric: 'EdgeWhisk proxy: spawn → first /run answered', value: `${fmt(F.proxyAnswer)} ms`, anchor: `reference ${fmt(ow.answer)} ms` },
-  { metric: 'ratio start (listening) EdgeWhisk / reference', value: `${fmt(F.proxyListen / ow.listen, 2)}×`, target: '≤ 0.5×', verdict: check(F.proxyListen / ow.listen <= 0.5) },
-  { metric: 'EdgeWhisk proxy warm /run p50 / p99', value: `${fmt(F.proxyRunP50)} / ${fmt(F.proxyRunP99)} µs`, anchor: `reference ${fmt(ow.runP50)} µs p50${owMeasured ? `, p99 ${fmt(F.owRunP99)} µs` : ''}` },
-  { metric: 'ratio warm /run p50 EdgeWhisk / reference', value: `${fmt(F.proxyRunP50 / ow.runP50, 2)}×`, target: '≤ 0.5×', verdict: check(F.proxyRunP50 / ow.runP50 <= 0.5) },
-  { metric: 'cold start, process container', value: `${fmt(F.procCold)} ms`, anchor: `initTime ${fmt(F.procColdInit, 0)} ms; Docker Node cold ~212-381 ms (#26, #34)` },
-  { metric: 'prewarmed process container', value: `${fmt(F.procPrewarmed)} ms`, anchor: `initTime ${fmt(F.procPrewarmedInit, 0)} ms` },
-  ...(withDocker
-    ? [
-        { section: `Docker runtime (${raw.docker[0]?.config?.image ?? '?'}, Docker ${raw.docker[0]?.config?.dockerVersion ?? '?'}, runc, Unix socket per container)` },
-        { metric: 'cold start: invoke of a new action → result', value: `${fmt(F.dkColdEngine)} ms`, anchor: 'create, start, proxy listening, /init, /run; Lean OpenWhisk on a Pi 4 3.37-3.55 s (#6)' },
-        { metric: 'bare: same create body → first /run answered (dockerode)', value: `${fmt(F.dkColdBare)} ms`, anchor: `listening after ${fmt(F.dkColdBareListening)} ms; docker run → first HTTP 200 212 ms (#34)` },
-        { metric: 'ratio cold engine / bare', value: `${fmt(ratio(F.dkColdEngine, F.dkColdBare), 2)}×`, target: '≤ 1.5×', verdict: check(ratio(F.dkColdEngine, F.dkColdBare) <= 1.5) },
-        { metric: 'warm invoke p50 / p99 (no-op, blocking)', value: `${fmt(F.dkWarmEngineP50)} / ${fmt(F.dkWarmEngineP99)} µs`, anchor: 'Lean OpenWhisk warm hop 31-39 ms on a Pi 4 (#5); OpenWhisk warm /run 2 ms (#12)' },
-        { metric: 'bare /run to the same container, same socket, p50 / p99', value: `${fmt(F.dkWarmBareP50)} / ${fmt(F.dkWarmBareP99)} µs`, anchor: 'calls interleaved with the engine\'s' },
-        { metric: 'ratio warm engine p50 / bare p50', value: `${fmt(ratio(F.dkWarmEngineP50, F.dkWarmBareP50), 2)}×`, target: '≤ 3×', verdict: check(ratio(F.dkWarmEngineP50, F.dkWarmBareP50) <= 3) },
-        { metric: 'resume from pause → result', value: `${fmt(F.dkResumeEngine)} ms`, anchor: `bare unpause + /run ${fmt(F.dkResumeBare)} ms; CLI unpause + /run 20.6 ms (#35)` },
-        { metric: 'throughput c8 / c32, one container per caller (no-op)', value: `${fmt(F.dkNoopC8)} / ${fmt(F.dkNoopC32)} /s`, anchor: `latency p50 ${fmt(F.dkNoopC8P50, 2)} / ${fmt(F.dkNoopC32P50, 2)} ms` },
-        { metric: 'throughput c8 / c32, one container (limits.concurrency = c)', value: `${fmt(F.dkSharedC8)} / ${fmt(F.dkSharedC32)} /s`, anchor: 'no-op' },
-        { metric: 'throughput c8 / c32, `sleepy` 30 ms action', value: `${fmt(F.dkSleepyC8)} / ${fmt(F.dkSleepyC32)} /s`, anchor: `p50 ${fmt(F.dkSleepyC8P50)} ms at c8; Lean OpenWhisk 31-35 req/s VM (#7), 13.5-22 req/s Pi 4 (#3)` },
-      ]
-    : []),
-  { section: 'REST API: blocking no-op invokes over HTTP keep-alive on loopback (client in the same process)' },
-  { metric: 'HTTP invoke latency c1 p50 / p99', value: `${fmt(F.restP50)} / ${fmt(F.restP99)} µs`, anchor: `in-process engine p50 ${fmt(F.restEngineP50)} µs (same run); Lean OpenWhisk 84-97 ms mean on a VM (#7)` },
-  { metric: 'HTTP invokes per second, c1 / c32', value: `${fmt(F.restC1)} / ${fmt(F.restC32)} /s`, anchor: `in-process c32 ${fmt(F.restEngineC32)} /s; Lean OpenWhisk 31-35 req/s VM (#7), 13.5-22 req/s Pi 4 (#3)` },
-];
+const nodeRed = raw.flow[0]?.config?.nodeRed ?? '?';
+function rowsFor(F, withDocker) {
+  return [
+    { section: 'Warm invoke, worker runtime (no-op action, blocking, result only)' },
+    { metric: 'engine latency c1 p50', value: `${fmt(F.engP50)} µs`, anchor: 'OpenWhisk warm /run 2 ms (#12); container HTTP 107 µs (#36)' },
+    { metric: 'engine latency c1 p99', value: `${fmt(F.engP99)} µs`, anchor: `p95 ${fmt(F.engP95)} µs, mean ${fmt(F.engMean)} µs` },
+    { metric: 'bare worker round trip p50', value: `${fmt(F.bareP50)} µs`, anchor: '~10 µs (#45, Node 14 desktop); 48.7 µs (#46)' },
+    { metric: 'bare worker round trip p99', value: `${fmt(F.bareP99)} µs`, anchor: '71 µs (#46)' },
+    { metric: 'ratio engine p50 / bare p50', value: `${fmt(ratio(F.engP50, F.bareP50), 2)}×`, target: '≤ 2×', verdict: check(ratio(F.engP50, F.bareP50) <= 2) },
+    { metric: 'ratio engine p99 / bare p99', value: `${fmt(ratio(F.engP99, F.bareP99), 2)}×`, anchor: 'informational' },
+    { metric: 'engine throughput c1', value: `${fmt(F.engThrC1)} /s`, anchor: `bare c1 ${fmt(F.bareThrC1)} /s (ratio ${fmt(ratio(F.bareThrC1, F.engThrC1), 2)}×)` },
+    {
+      metric: 'engine throughput c32, 1 worker (limits.concurrency 32)',
+      value: `${fmt(F.engThrC32conc)} /s`,
+      target: '≥ 10,000 /s',
+      verdict: check(F.engThrC32conc >= 10_000),
+      anchor: `latency p50 ${fmt(F.engC32concP50 / 1000, 2)} ms, p99 ${fmt(F.engC32concP99 / 1000, 2)} ms`,
+    },
+    {
+      metric: 'engine throughput c32, 4 workers (concurrency 1, budget 1024/256 MB)',
+      value: `${fmt(F.engThrC32pool)} /s`,
+      target: '≥ 10,000 /s',
+      verdict: check(F.engThrC32pool >= 10_000),
+      anchor: `latency p50 ${fmt(F.engC32poolP50 / 1000, 2)} ms, p99 ${fmt(F.engC32poolP99 / 1000, 2)} ms`,
+    },
+    { metric: 'bare throughput c32 (32 in flight)', value: `${fmt(F.bareThrC32)} /s`, anchor: `engine best c32 / bare c32 = ${fmt(Math.max(F.engThrC32conc, F.engThrC32pool) / F.bareThrC32, 3)}` },
+    { metric: 'bare throughput pipelined', value: `${fmt(F.barePipelined)} /s`, anchor: '1.4 M/s (#46)' },
+    { section: 'Queue backlog (non-blocking no-op invocations, wait for all activation:completed)' },
+    { metric: 'cost per invocation, N = 100', value: `${fmt(F.smallCost, 2)} µs`, anchor: `median of ${raw.backlog.small[0].batches}×${rounds} batches; mean ${fmt(F.smallCostMean, 2)} µs` },
+    { metric: 'cost per invocation, N = 100,000', value: `${fmt(F.largeCost, 2)} µs`, anchor: `${rounds} batch(es); peak RSS ${fmt(F.largePeakRssMiB, 0)} MiB` },
+    { metric: 'ratio 100,000 / 100', value: `${fmt(ratio(F.largeCost, F.smallCost), 2)}×`, target: '≤ 1.5×', verdict: check(ratio(F.largeCost, F.smallCost) <= 1.5) },
+    { metric: 'ratio 100,000 / 100 (vs mean of N = 100)', value: `${fmt(ratio(F.largeCost, F.smallCostMean), 2)}×`, anchor: 'informational' },
+    { metric: 'enqueue only per invocation, N = 100', value: `${fmt(F.smallEnq, 2)} µs`, anchor: 'p-queue 0.5-1.8 µs/task at small backlogs (#57)' },
+    { metric: 'enqueue only per invocation, N = 100,000', value: `${fmt(F.largeEnq, 2)} µs`, anchor: 'denque push+shift 4 ns (#56)' },
+    { metric: 'ratio enqueue 100,000 / 100', value: `${fmt(ratio(F.largeEnq, F.smallEnq), 2)}×`, anchor: 'informational' },
+    { section: 'Cold start, worker runtime (fresh engine and action per sample)' },
+    { metric: 'bare new Worker() → first message', value: `${fmt(F.bareStart)} ms`, anchor: '15.9 ms (#48); 43 ms (#47)' },
+    { metric: 'bare first round trip after start', value: `${fmt(F.bareFirstRt, 2)} ms`, anchor: 'informational' },
+    { metric: 'cold first invoke (prewarmCount 0)', value: `${fmt(F.coldFirst)} ms`, anchor: `waitTime ${fmt(F.coldWait, 0)} ms, initTime ${fmt(F.coldInit, 0)} ms; next invoke ${fmt(F.coldSecond, 2)} ms` },
+    { metric: 'ratio cold / bare worker start', value: `${fmt(ratio(F.coldFirst, F.bareStart), 2)}×`, anchor: 'informational' },
+    { metric: 'prewarm ready after createEngine', value: `${fmt(F.preReady)} ms`, anchor: 'pool.prewarm ≥ 1' },
+    { metric: 'prewarmed first invoke, immediately', value: `${fmt(F.preFirst)} ms`, anchor: `waitTime ${fmt(F.preWait, 0)} ms, initTime ${fmt(F.preInit, 0)} ms; OpenWhisk nodejs:6 init 44 / wait 27 ms (#13)` },
+    { metric: 'prewarmed first invoke, 250 ms after ready', value: `${fmt(F.setFirst)} ms`, anchor: `waitTime ${fmt(F.setWait, 0)} ms, initTime ${fmt(F.setInit, 0)} ms` },
+    { metric: 'ratio cold / prewarmed (immediate)', value: `${fmt(ratio(F.coldFirst, F.preFirst), 2)}×`, anchor: `settled: ${fmt(ratio(F.coldFirst, F.setFirst), 2)}×` },
+    {
+      metric: 'ratio prewarmed first invoke (250 ms after ready) / bare worker start',
+      value: `${fmt(ratio(F.setFirst, F.bareStart), 2)}×`,
+      target: '≤ 0.25×',
+      verdict: check(ratio(F.setFirst, F.bareStart) <= 0.25),
+      anchor: `immediately after ready: ${fmt(ratio(F.preFirst, F.bareStart), 2)}×`,
+    },
+    { section: `Through Node-RED ${nodeRed} (embedded runtime): source → node → sink, no-op` },
+    { metric: 'edgewhisk-action throughput (burst)', value: `${fmt(F.flowAction)} msg/s`, anchor: 'worker runtime, action limits.concurrency 64' },
+    { metric: 'function node throughput (burst)', value: `${fmt(F.flowFunction)} msg/s`, anchor: 'one pass-through function node 57k msg/s (#52)' },
+    { metric: 'ratio action / function node', value: `${fmt(F.flowRatio, 2)}×`, target: '≥ 0.5×', verdict: check(F.flowRatio >= 0.5) },
+    { metric: 'edgewhisk-action latency p50 / p99', value: `${fmt(F.flowActionP50)} / ${fmt(F.flowActionP99)} µs`, anchor: 'one message in flight' },
+    { metric: 'function node latency p50 / p99', value: `${fmt(F.flowFunctionP50)} / ${fmt(F.flowFunctionP99)} µs`, anchor: '~8 µs per function-node hop (#53)' },
+    { section: `Process runtime and the Node.js action proxy (reference proxy: ${owMeasured ? 'apache/openwhisk-runtime-nodejs core/nodejsActionBase, measured in this run' : 'row 37b of performance-anchors.md, not measured here'})` },
+    { metric: 'engine latency, process runtime, p50 / p99', value: `${fmt(F.procEngineP50)} / ${fmt(F.procEngineP99)} µs`, anchor: 'no-op, blocking, keep-alive HTTP on loopback' },
+    { metric: 'bare round trip to a running proxy, p50 / p99', value: `${fmt(F.procBareP50)} / ${fmt(F.procBareP99)} µs`, anchor: 'same transport; calls interleaved with the engine\'s' },
+    { metric: 'ratio engine p50 / bare p50', value: `${fmt(F.procRatio, 2)}×`, target: '≤ 2×', verdict: check(F.procRatio <= 2) },
+    { metric: 'EdgeWhisk proxy: spawn → listening', value: `${fmt(F.proxyListen)} ms`, anchor: `reference ${fmt(ow.listen)} ms` },
+    { metric: 'EdgeWhisk proxy: spawn → first /run answered', value: `${fmt(F.proxyAnswer)} ms`, anchor: `reference ${fmt(ow.answer)} ms` },
+    { metric: 'ratio start (listening) EdgeWhisk / reference', value: `${fmt(F.proxyListen / ow.listen, 2)}×`, target: '≤ 0.5×', verdict: check(F.proxyListen / ow.listen <= 0.5) },
+    { metric: 'EdgeWhisk proxy warm /run p50 / p99', value: `${fmt(F.proxyRunP50)} / ${fmt(F.proxyRunP99)} µs`, anchor: `reference ${fmt(ow.runP50)} µs p50${owMeasured ? `, p99 ${fmt(F.owRunP99)} µs` : ''}` },
+    { metric: 'ratio warm /run p50 EdgeWhisk / reference', value: `${fmt(F.proxyRunP50 / ow.runP50, 2)}×`, target: '≤ 0.5×', verdict: check(F.proxyRunP50 / ow.runP50 <= 0.5) },
+    { metric: 'cold start, process container', value: `${fmt(F.procCold)} ms`, anchor: `initTime ${fmt(F.procColdInit, 0)} ms; Docker Node cold ~212-381 ms (#26, #34)` },
+    { metric: 'prewarmed process container', value: `${fmt(F.procPrewarmed)} ms`, anchor: `initTime ${fmt(F.procPrewarmedInit, 0)} ms` },
+    ...(withDocker
+      ? [
+          { section: `Docker runtime (${raw.docker[0]?.config?.image ?? '?'}, Docker ${raw.docker[0]?.config?.dockerVersion ?? '?'}, runc, Unix socket per container)` },
+          { metric: 'cold start: invoke of a new action → result', value: `${fmt(F.dkColdEngine)} ms`, anchor: 'create, start, proxy listening, /init, /run; Lean OpenWhisk on a Pi 4 3.37-3.55 s (#6)' },
+          { metric: 'bare: same create body → first /run answered (dockerode)', value: `${fmt(F.dkColdBare)} ms`, anchor: `listening after ${fmt(F.dkColdBareListening)} ms; docker run → first HTTP 200 212 ms (#34)` },
+          { metric: 'ratio cold engine / bare', value: `${fmt(ratio(F.dkColdEngine, F.dkColdBare), 2)}×`, target: '≤ 1.5×', verdict: check(ratio(F.dkColdEngine, F.dkColdBare) <= 1.5) },
+          { metric: 'warm invoke p50 / p99 (no-op, blocking)', value: `${fmt(F.dkWarmEngineP50)} / ${fmt(F.dkWarmEngineP99)} µs`, anchor: 'Lean OpenWhisk warm hop 31-39 ms on a Pi 4 (#5); OpenWhisk warm /run 2 ms (#12)' },
+          { metric: 'bare /run to the same container, same socket, p50 / p99', value: `${fmt(F.dkWarmBareP50)} / ${fmt(F.dkWarmBareP99)} µs`, anchor: 'calls interleaved with the engine\'s' },
+          { metric: 'ratio warm engine p50 / bare p50', value: `${fmt(ratio(F.dkWarmEngineP50, F.dkWarmBareP50), 2)}×`, target: '≤ 3×', verdict: check(ratio(F.dkWarmEngineP50, F.dkWarmBareP50) <= 3) },
+          { metric: 'resume from pause → result', value: `${fmt(F.dkResumeEngine)} ms`, anchor: `bare unpause + /run ${fmt(F.dkResumeBare)} ms; CLI unpause + /run 20.6 ms (#35)` },
+          { metric: 'throughput c8 / c32, one container per caller (no-op)', value: `${fmt(F.dkNoopC8)} / ${fmt(F.dkNoopC32)} /s`, anchor: `latency p50 ${fmt(F.dkNoopC8P50, 2)} / ${fmt(F.dkNoopC32P50, 2)} ms` },
+          { metric: 'throughput c8 / c32, one container (limits.concurrency = c)', value: `${fmt(F.dkSharedC8)} / ${fmt(F.dkSharedC32)} /s`, anchor: 'no-op' },
+          { metric: 'throughput c8 / c32, `sleepy` 30 ms action', value: `${fmt(F.dkSleepyC8)} / ${fmt(F.dkSleepyC32)} /s`, anchor: `p50 ${fmt(F.dkSleepyC8P50)} ms at c8; Lean OpenWhisk 31-35 req/s VM (#7), 13.5-22 req/s Pi 4 (#3)` },
+        ]
+      : []),
+    { section: 'REST API: blocking no-op invokes over HTTP keep-alive on loopback (client in the same process)' },
+    { metric: 'HTTP invoke latency c1 p50 / p99', value: `${fmt(F.restP50)} / ${fmt(F.restP99)} µs`, anchor: `in-process engine p50 ${fmt(F.restEngineP50)} µs (same run); Lean OpenWhisk 84-97 ms mean on a VM (#7)` },
+    { metric: 'HTTP invokes per second, c1 / c32', value: `${fmt(F.restC1)} / ${fmt(F.restC32)} /s`, anchor: `in-process c32 ${fmt(F.restEngineC32)} /s; Lean OpenWhisk 31-35 req/s VM (#7), 13.5-22 req/s Pi 4 (#3)` },
+  ];
+}
+const rows = rowsFor(F, withDocker);
+// The same rows measured on the compared Node: only their values are shown, in a column of their own.
+if (FC !== undefined) rowsFor(FC, false).forEach((row, i) => { if (!row.section && rows[i]?.metric === row.metric) rows[i].compare = row.value; });
 
 function textTable() {
-  const cols = ['metric', 'value', 'target', 'verdict', 'anchor'];
+  const cols = ['metric', 'value', ...(FC === undefined ? [] : ['compare']), 'target', 'verdict', 'anchor'];
   const width = Object.fromEntries(cols.map((c) => [c, Math.max(c.length, ...rows.filter((r) => !r.section).map((r) => String(r[c] ?? '').length))]));
   width.anchor = Math.min(width.anchor, 90);
   const line = (r) => cols.map((c) => String(r[c] ?? '').padEnd(width[c])).join('  ').trimEnd();
-  const out = [line(Object.fromEntries(cols.map((c) => [c, c]))), cols.map((c) => '-'.repeat(width[c])).join('  ')];
+  const heading = (c) => (c === 'value' ? `value (${process.version})` : c === 'compare' ? `${compareVersion}` : c);
+  for (const c of cols) width[c] = Math.max(width[c], heading(c).length);
+  const out = [line(Object.fromEntries(cols.map((c) => [c, heading(c)]))), cols.map((c) => '-'.repeat(width[c])).join('  ')];
   for (const r of rows) out.push(r.section ? `\n${r.section}` : line(r));
   return out.join('\n');
 }
@@ -322,14 +358,14 @@ function textTable() {
 const machineLine = `${facts.cpuModel}, ${facts.cores} cores${facts.cpuMHz ? ` @ ${facts.cpuMHz} MHz` : ''}, ${facts.memoryGiB} GiB RAM, ${facts.os}, ${facts.arch}, Node ${facts.node} (V8 ${facts.v8})`;
 console.log(`\nEdgeWhisk benchmarks, ${startedAt.toISOString()} (${quick ? 'quick' : 'full'}, ${rounds} round(s), ${fmt(wallSeconds, 1)} s)`);
 console.log(`machine: ${machineLine}; load average at start ${facts.loadAvgAtStart.join(' ')}, at end ${loadAvgAtEnd.join(' ')}${facts.cgroupCpuMax ? `; cgroup cpu.max ${facts.cgroupCpuMax}` : ''}`);
-console.log(`engine: ${revision} (dist/ as built before the run)`);
+console.log(`engine: ${revision} (dist/ as built before the run)${compareVersion === undefined ? '' : `; compared with Node ${compareVersion} (${compareNode})`}`);
 console.log(`errors (failed or refused invocations, all scenarios): ${errors}; prewarm samples that found a prewarm: ${usedPrewarm}/${prewarmSamples}`);
 console.log(`invoke config: ${JSON.stringify(invCfg.engineOptions)}, ${invCfg.callers} callers; ${invCfg.reps} reps × ${invCfg.latencyCalls} sequential calls, ${invCfg.c32Calls} calls per c32 rep`);
 console.log();
 console.log(textTable());
 
 if (typeof args.json === 'string') {
-  writeFileSync(args.json, JSON.stringify({ machine: { ...facts, loadAvgAtEnd }, revision, startedAt, quick, rounds, wallSeconds, figures: F, errors, raw }, null, 2));
+  writeFileSync(args.json, JSON.stringify({ machine: { ...facts, loadAvgAtEnd }, revision, startedAt, quick, rounds, wallSeconds, figures: F, errors, raw, ...(rawCompare === undefined ? {} : { compare: { node: compareVersion, figures: FC, raw: rawCompare } }) }, null, 2));
   console.log(`\nraw results: ${args.json}`);
 }
 
@@ -344,7 +380,8 @@ if (args.write === true) {
   md.push(`- CPU: ${facts.cpuModel}, ${facts.cores} cores${facts.cpuMHz ? ` @ ${facts.cpuMHz} MHz` : ''}${facts.cgroupCpuMax ? ` (cgroup cpu.max ${facts.cgroupCpuMax})` : ''}`);
   md.push(`- Memory: ${facts.memoryGiB} GiB`);
   md.push(`- OS: ${facts.os}, ${facts.arch}`);
-  md.push(`- Node.js ${facts.node} (V8 ${facts.v8})`);
+  md.push(`- Node.js ${facts.node} (V8 ${facts.v8})${compareVersion === undefined ? '' : `; every scenario but Docker's also on Node.js ${compareVersion}, its figures in their own column`}`);
+  md.push(`- Node-RED ${nodeRed} for the flow scenario`);
   const dockerCfg = raw.docker[0]?.config;
   if (dockerCfg) md.push(`- Docker ${dockerCfg.dockerVersion} (${dockerCfg.storageDriver}, cgroup v${dockerCfg.cgroupVersion}, ${dockerCfg.ociRuntime})`);
   md.push(`- Load average at start: ${facts.loadAvgAtStart.join(' ')}, at end: ${loadAvgAtEnd.join(' ')} (shared VM)`, '');
@@ -367,10 +404,12 @@ if (args.write === true) {
   );
   md.push('## Results', '');
   md.push(`Errors (failed or refused invocations, all scenarios): ${errors}. Prewarm samples that found a prewarmed container: ${usedPrewarm}/${prewarmSamples}.`, '');
-  md.push('| metric | value | target | verdict | anchor / note |', '|---|---|---|---|---|');
+  const compareHead = compareVersion === undefined ? '' : ` Node ${compareVersion} |`;
+  md.push(`| metric | Node ${facts.node} |${compareHead} target | verdict | anchor / note |`, `|---|---|${compareVersion === undefined ? '' : '---|'}---|---|---|`);
   for (const r of rows) {
-    if (r.section) md.push(`| **${r.section}** | | | | |`);
-    else md.push(`| ${r.metric} | ${r.value} | ${r.target ?? ''} | ${r.verdict ?? ''} | ${(r.anchor ?? '').replace(/\|/g, '\\|')} |`);
+    const compare = compareVersion === undefined ? '' : ` ${r.compare ?? ''} |`;
+    if (r.section) md.push(`| **${r.section}** | |${compareVersion === undefined ? '' : ' |'} | | |`);
+    else md.push(`| ${r.metric} | ${r.value} |${compare} ${r.target ?? ''} | ${r.verdict ?? ''} | ${(r.anchor ?? '').replace(/\|/g, '\\|')} |`);
   }
   md.push('', '## Reproduce', '', '```sh', 'npm run bench               # full run, ~3 min', 'node bench/run.mjs --quick  # < 40 s', 'npm run bench -- --write    # rewrites this file', '# CPU profile of the warm invoke path (main thread and every worker):', 'node --cpu-prof --cpu-prof-dir=/tmp/ew-prof bench/tools/profile-invoke.mjs --mode=c1', 'node bench/tools/cpuprofile-top.mjs /tmp/ew-prof', '```', '');
   writeFileSync(join(ROOT, 'BENCHMARKS.md'), md.join('\n'));
