@@ -1,4 +1,5 @@
-// `npm start`: Node-RED from the dev dependency on http://127.0.0.1:1880 (PORT overrides), with a user directory
+// `npm start`: Node-RED 5 from the dev dependency (EDGEWHISK_NODE_RED=4: 4.1, the `node-red-4` alias) on
+// http://127.0.0.1:1880 (PORT overrides), with a user directory
 // inside the checkout (.node-red-data, ignored by git), this working tree installed as the bundle, and a demo flow
 // deployed on first start so an action runs within seconds. Docker is not needed: the demo uses worker threads.
 import { spawn } from 'node:child_process';
@@ -47,8 +48,11 @@ if (!existsSync(flows)) {
   writeFileSync(flows, `${JSON.stringify([tab, ...first, ...fanOut], null, 2)}\n`);
 }
 
-const red = require.resolve('node-red/red.js');
-console.log(`EdgeWhisk: starting Node-RED on http://127.0.0.1:${port} (user directory ${userDir})`);
+const NODE_RED_PACKAGES = { 4: 'node-red-4', 5: 'node-red' };
+const redPackage = NODE_RED_PACKAGES[process.env.EDGEWHISK_NODE_RED ?? '5'];
+if (redPackage === undefined) throw new Error(`EDGEWHISK_NODE_RED must be 4 or 5, not ${process.env.EDGEWHISK_NODE_RED}`);
+const red = require.resolve(`${redPackage}/red.js`);
+console.log(`EdgeWhisk: starting Node-RED ${require(`${redPackage}/package.json`).version} on Node.js ${process.version}, http://127.0.0.1:${port} (user directory ${userDir})`);
 const child = spawn(process.execPath, [red, '--userDir', userDir, '--settings', join(userDir, 'settings.js')], { stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
