@@ -31,7 +31,9 @@ const { createEngine, DEFAULTS } = loadEngine();
 const Dockerode = require('dockerode');
 const { containerConfig } = require(join(DIST, '..', 'runtimes', 'docker', 'container-config.js'));
 const docker = new Dockerode();
-const IMAGE = DEFAULTS.docker.images['nodejs:20'];
+// The image of the Node.js major running the benchmark (npm run build:images -- --offline builds it from this node).
+const KIND = `nodejs:${process.versions.node.split('.')[0]}`;
+const IMAGE = DEFAULTS.docker.images[KIND];
 const instance = `bench-${process.pid}`;
 
 const ms = (t0) => Number(now() - t0) / 1e6;
@@ -65,7 +67,7 @@ const RUN = (value = {}) => ({ value, namespace: 'guest', action_name: '/guest/b
 async function bareContainer(code = NOOP) {
   const hostDir = mkdtempSync(join(tmpdir(), 'ew-bench-'));
   chmodSync(hostDir, 0o777);
-  const spec = { kind: 'nodejs:20', memory: 256, concurrency: 1 };
+  const spec = { kind: KIND, memory: 256, concurrency: 1 };
   const body = containerConfig(
     { name: `ew-${instance}-bare-${Math.random().toString(36).slice(2, 8)}`, image: IMAGE, spec, transport: { type: 'unix', hostDir }, network: 'none', instance, owner: 'bench', memoryBudget: 1024 },
     DEFAULTS.docker,

@@ -3,22 +3,31 @@
  * EdgeWhisk's command line:
  *
  *   npx edgewhisk serve [--port 3233] [--host 127.0.0.1] [--runtime worker|process] [--auth uuid:key]
- *   npx edgewhisk build-images [--offline] [--kind nodejs|python]...
+ *   npx edgewhisk build-images [--offline] [--kind nodejs|python]... [--node <path>]...
  */
 import { parseArgs } from 'node:util';
 import Dockerode from 'dockerode';
 import { startStandalone } from './rest/standalone';
+import { SUPPORTED_NODE_MAJORS } from './runtimes/node-kinds';
 import { buildImages, type BuildKind } from './runtimes/docker/image-builder';
 
+const MAJORS = SUPPORTED_NODE_MAJORS.join(', ');
+
 const USAGE = `Usage: edgewhisk serve [--port 3233] [--host 127.0.0.1] [--runtime worker|process] [--auth uuid:key]
-       edgewhisk build-images [--offline] [--kind nodejs|python]...
+       edgewhisk build-images [--offline] [--kind nodejs|python]... [--node <path>]...
 
 serve         Runs an EdgeWhisk engine with OpenWhisk's REST API. Without --auth the key stored in
               ~/.edgewhisk/auth is used (generated on first start; EDGEWHISK_HOME moves it).
-build-images  Builds the action images of the docker runtime, edgewhisk/action-nodejs:20 and
-              edgewhisk/action-python:3 (--kind picks some), through the Docker daemon at DOCKER_HOST
-              (default /var/run/docker.sock). They start from the official node and python images,
-              or with --offline from scratch, holding this host's own node and python3: no registry needed.`;
+build-images  Builds the action images of the docker runtime through the Docker daemon at DOCKER_HOST
+              (default /var/run/docker.sock): edgewhisk/action-nodejs:<major> for each supported
+              Node.js major (${MAJORS}; kind nodejs:<major>) and edgewhisk/action-python:3. Online,
+              from the official node:<major>-bookworm-slim and python:3.11-slim-bookworm images.
+  --kind nodejs|python  Only that language's images (repeatable).
+  --offline     From scratch, holding this host's own binaries: no registry needed. The Python
+                image gets python3, each Node.js image the node binary it is built from.
+  --node <path> (offline, repeatable) A node binary to build a Node.js image from: its own major
+                picks the image, and must be one of ${MAJORS}. Without --node: the node running
+                this command only (Node.js ${process.versions.node.split('.')[0]} here).`;
 
 const COMMANDS = ['serve', 'build-images'] as const;
 type Command = (typeof COMMANDS)[number];
@@ -68,6 +77,7 @@ async function buildImagesCommand(argv: string[]): Promise<void> {
     options: {
       offline: { type: 'boolean', default: false },
       kind: { type: 'string', multiple: true },
+      node: { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -79,6 +89,9 @@ async function buildImagesCommand(argv: string[]): Promise<void> {
   for (const kind of kinds) {
     if (kind !== 'nodejs' && kind !== 'python') throw new Error(`--kind ${kind}: the kinds are nodejs and python.`);
   }
+  // An online build takes its node from the official images, one per supported major: a host binary means nothing there.
+  if (values.node !== undefined && values.offline !== true) throw new Error('--node names the node binaries of an offline build: add --offline (online builds make every supported major).');
+  if (values.node !== undefined && !kinds.includes('nodejs')) throw new Error('--node builds Node.js images: it needs --kind nodejs (or no --kind).');
   // Through process.exit, so the builder removes its temporary context (see image-builder's removeAtExit).
   process.once('SIGINT', () => process.exit(130));
   process.once('SIGTERM', () => process.exit(143));
@@ -92,6 +105,7 @@ async function buildImagesCommand(argv: string[]): Promise<void> {
   const built = await buildImages(docker, {
     offline: values.offline === true,
     kinds: kinds as BuildKind[],
+    ...(values.node === undefined ? {} : { nodeBinaries: values.node }),
     onProgress: (line) => console.log(line),
   });
   console.log(`\nBuilt ${built.length} image${built.length === 1 ? '' : 's'}${values.offline === true ? ' (offline)' : ''}:`);

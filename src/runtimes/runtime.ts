@@ -106,7 +106,7 @@ export const SILENT_REPORTER: RuntimeReporter = Object.freeze({ pull: () => unde
 export interface Runtime {
   /** The name actions and engines select it by: `worker`, `process`, `docker`. */
   readonly name: string;
-  /** Action kinds it runs, e.g. `nodejs:20`. */
+  /** Action kinds it runs, e.g. `nodejs:24`. */
   readonly kinds: readonly string[];
   /** Starts a container; rejects only when none could be provisioned. */
   create(spec: ContainerSpec): Promise<Container>;

@@ -47,7 +47,7 @@ describe('a Docker action container is hardened', () => {
     expect(inspected.Mounts).toHaveLength(1);
     expect(inspected.Mounts[0]).toMatchObject({ Destination: '/run/edgewhisk', RW: true });
     expect(JSON.stringify(inspected.Mounts)).not.toContain('docker.sock');
-    expect(inspected.Config.Labels).toMatchObject({ 'org.edgewhisk.managed': 'true', 'org.edgewhisk.instance': instance, 'org.edgewhisk.kind': 'nodejs:20' });
+    expect(inspected.Config.Labels).toMatchObject({ 'org.edgewhisk.managed': 'true', 'org.edgewhisk.instance': instance, 'org.edgewhisk.kind': 'nodejs:24' });
   });
 
   it('as the action sees it: nobody, no capabilities, no new privileges, read-only root, small /tmp, no network', async () => {

@@ -26,7 +26,7 @@ async function paused(id: string): Promise<boolean> {
 
 describe('Docker pool behaviour', () => {
   it('keeps prewarmed containers per kind and serves a cold start from one, then backfills', async () => {
-    const { engine, instance } = dockerEngine({ prewarm: [{ kind: 'nodejs:20', count: 1 }, { kind: 'python:3', count: 1 }] });
+    const { engine, instance } = dockerEngine({ prewarm: [{ kind: 'nodejs:24', count: 1 }, { kind: 'python:3', count: 1 }] });
     await eventually('two prewarmed containers', () => engine.stats().pool.prewarm === 2, 30_000);
     const prewarmed = (await containersOf(instance)).map((c) => c.Id);
     expect(prewarmed).toHaveLength(2);

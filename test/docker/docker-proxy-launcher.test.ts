@@ -15,7 +15,7 @@ import { requireDocker } from './docker-available';
 import { containersOf, docker, eventually } from './docker-engine';
 import { LAUNCHER } from './proxy-launcher';
 
-const IMAGE = 'edgewhisk/action-nodejs:20';
+const IMAGE = 'edgewhisk/action-nodejs:24';
 const instance = `launcher-test-${process.pid}`;
 const socketBase = mkdtempSync(join(tmpdir(), 'ew-launcher-test-'));
 const command = [process.execPath, LAUNCHER, '--instance', instance, '--socket-base', socketBase, IMAGE];

@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  EDGEWHISK_IMAGES,
   IMAGE_LABELS,
   IMAGE_USER,
   SOCKET_DIR,
   SOCKET_PATH,
+  imageTag,
   proxyDigest,
   type ImageKind,
 } from '../../src/runtimes/docker/image-builder';
@@ -89,12 +89,12 @@ async function startHardened(image: string): Promise<string> {
 }
 
 const KINDS: readonly { kind: ImageKind; code: string }[] = [
-  { kind: 'nodejs:20', code: 'function main(a) { return { x: a.x + 1 }; }' },
+  { kind: 'nodejs:24', code: 'function main(a) { return { x: a.x + 1 }; }' },
   { kind: 'python:3', code: 'def main(a):\n    return {"x": a["x"] + 1}\n' },
 ];
 
 describe.each(KINDS)('the $kind image', ({ kind, code }) => {
-  const image = EDGEWHISK_IMAGES[kind];
+  const image = imageTag(kind);
 
   it('carries the labels the runtime reads, with this version\'s proxy digest', async () => {
     const labels = (await docker.getImage(image).inspect()).Config.Labels;
@@ -114,7 +114,7 @@ describe.each(KINDS)('the $kind image', ({ kind, code }) => {
     expect(config.WorkingDir).toBe('/tmp');
     expect(config.Env).toEqual(expect.arrayContaining(['LANG=C.UTF-8', 'TMPDIR=/tmp', 'PORT=8080', 'HOST=0.0.0.0']));
     expect(config.Cmd).toEqual(
-      kind === 'nodejs:20'
+      kind === 'nodejs:24'
         ? ['/usr/local/bin/node', '/opt/edgewhisk/proxy/nodejs/server.js']
         : ['/usr/local/bin/python3', '-u', '/opt/edgewhisk/proxy/python/proxy.py'],
     );
@@ -127,9 +127,9 @@ describe.each(KINDS)('the $kind image', ({ kind, code }) => {
   });
 });
 
-describe('the nodejs:20 image', () => {
+describe('the nodejs:24 image', () => {
   it('runs a zip action: yauzl and its dependencies are in the image', async () => {
-    const socket = await startHardened(EDGEWHISK_IMAGES['nodejs:20']);
+    const socket = await startHardened(imageTag('nodejs:24'));
     const archive = zip({
       'package.json': JSON.stringify({ main: 'lib/entry.js' }),
       'lib/entry.js': "const { double } = require('./double');\nexports.main = (a) => ({ y: double(a.y), tmp: require('os').tmpdir() });\n",

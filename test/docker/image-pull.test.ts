@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import * as tar from 'tar';
 import Dockerode from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
@@ -49,7 +50,8 @@ async function buildSource(): Promise<void> {
   try {
     writeFileSync(join(dir, 'payload.bin'), randomBytes(PAYLOAD_BYTES));
     writeFileSync(join(dir, 'Dockerfile'), 'FROM scratch\nCOPY payload.bin /payload.bin\nCMD ["/no-action-proxy"]\n');
-    const stream = await docker.buildImage(tar.c({ cwd: dir }, ['Dockerfile', 'payload.bin']) as unknown as NodeJS.ReadableStream, { t: SOURCE, forcerm: true });
+    // tar's web stream as the Node stream dockerode sends.
+    const stream = await docker.buildImage(Readable.fromWeb(tar.c({ cwd: dir }, ['Dockerfile', 'payload.bin'])), { t: SOURCE, forcerm: true });
     const output = await new Promise<{ error?: string }[]>((resolve, reject) =>
       docker.modem.followProgress(stream, (e: Error | null, out: { error?: string }[]) => (e ? reject(e) : resolve(out))),
     );

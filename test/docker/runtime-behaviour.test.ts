@@ -1,7 +1,7 @@
 /**
  * The runtime behaviour suite (test/helpers/runtime-behaviour-suite.ts, also run for the worker and process
  * runtimes by test/unit/runtime-behaviour.test.ts) against the docker runtime: every action runs in a hardened
- * container of edgewhisk/action-nodejs:20 on the real daemon.
+ * container of edgewhisk/action-nodejs:24 on the real daemon.
  */
 import { beforeAll } from 'vitest';
 import type { EngineConfig } from '../../src/index';

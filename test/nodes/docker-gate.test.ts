@@ -63,7 +63,7 @@ describe('runtime reports on the engine node', () => {
   it('shows a pull as "pulling <image> n%", at most every 250 ms, then the base status again', () => {
     vi.useFakeTimers();
     const { emitter, shown } = setup();
-    const image = 'edgewhisk/action-nodejs:20';
+    const image = 'edgewhisk/action-nodejs:24';
     emitter.emit('runtime:pull', { runtime: 'docker', image, status: 'Pulling from edgewhisk/action-nodejs' });
     emitter.emit('runtime:pull', { runtime: 'docker', image, status: 'Downloading', current: 45, total: 100 });
     vi.advanceTimersByTime(300);

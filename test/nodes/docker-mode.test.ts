@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SUPPORTED_NODE_MAJORS } from '../../src/runtimes/node-kinds';
 import { requireDocker } from '../docker/docker-available';
 import { helper, nextMessage, NODES, statuses, tab, useNodeRed } from '../helpers/node-red';
 
@@ -51,6 +52,8 @@ async function eventually(what: string, check: () => Promise<boolean> | boolean,
   }
 }
 
+/** The kind `nodejs:default` resolves to on the Docker runtime: its newest image. */
+const NEWEST_DOCKER_KIND = `nodejs:${Math.max(...SUPPORTED_NODE_MAJORS)}`;
 const PROBE = 'function main() { return { uid: process.getuid(), gid: process.getgid() }; }';
 const ADMIN_AUTH = {
   type: 'credentials',
@@ -154,7 +157,7 @@ describe('Docker mode acknowledged in settings.js without adminAuth', () => {
       { id: 'd1', action: 'in-docker', runtime: 'docker', code: PROBE },
       { id: 'w1', action: 'on-worker', code: 'function main() { return { uid: process.getuid() }; }' },
       // A blackbox action names its image: here EdgeWhisk's own, which runs the code it is given.
-      { id: 'b1', action: 'boxed', kind: 'blackbox', image: 'edgewhisk/action-nodejs:20', code: 'function main() { return { boxed: process.getuid() }; }' },
+      { id: 'b1', action: 'boxed', kind: 'blackbox', image: 'edgewhisk/action-nodejs:24', code: 'function main() { return { boxed: process.getuid() }; }' },
     ]);
     await helper.load(NODES, deployed);
     const engineNode = helper.getNode(id);
@@ -170,11 +173,11 @@ describe('Docker mode acknowledged in settings.js without adminAuth', () => {
     expect((await invoke('w1')).payload).toEqual({ uid: process.getuid?.() });
     const warm = await containersOf(instance);
     expect(warm).toHaveLength(1);
-    expect(warm[0]?.Labels).toMatchObject({ 'org.edgewhisk.managed': 'true', 'org.edgewhisk.instance': instance, 'org.edgewhisk.kind': 'nodejs:20' });
+    expect(warm[0]?.Labels).toMatchObject({ 'org.edgewhisk.managed': 'true', 'org.edgewhisk.instance': instance, 'org.edgewhisk.kind': NEWEST_DOCKER_KIND });
     expect(calls(helper.getNode('d1'), 'error')).toEqual([]);
     expect((await invoke('b1')).payload).toEqual({ boxed: 65534 });
     const kinds = (await containersOf(instance)).map((c) => c.Labels['org.edgewhisk.kind']).sort();
-    expect(kinds).toEqual(['blackbox', 'nodejs:20']);
+    expect(kinds).toEqual(['blackbox', NEWEST_DOCKER_KIND]);
 
     // A redeploy without the engine node closes its engine: its containers go with it.
     await helper.setFlows([tab, { id: 'out', type: 'helper', z: 'f1' }], 'full');

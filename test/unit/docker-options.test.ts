@@ -4,6 +4,25 @@ import { createEngine, DEFAULTS } from '../../src/index';
 import { relaxations, resolveDockerOptions } from '../../src/runtimes/docker/docker-options';
 
 describe('docker options', () => {
+  it("defaults to EdgeWhisk's images: one per supported Node.js major, and Python's", () => {
+    expect(DEFAULTS.docker.images).toEqual({
+      'nodejs:22': 'edgewhisk/action-nodejs:22',
+      'nodejs:24': 'edgewhisk/action-nodejs:24',
+      'python:3': 'edgewhisk/action-python:3',
+    });
+    // Given images are merged over the defaults: replacing one kind's image keeps the other kinds; a new key adds a kind.
+    expect(resolveDockerOptions(DEFAULTS.docker, { images: { 'nodejs:24': 'my/node:24', 'nodejs:26': 'my/node:26' } }).images).toEqual({
+      'nodejs:22': 'edgewhisk/action-nodejs:22',
+      'nodejs:24': 'my/node:24',
+      'nodejs:26': 'my/node:26',
+      'python:3': 'edgewhisk/action-python:3',
+    });
+    expect(() => resolveDockerOptions(DEFAULTS.docker, { images: { 'nodejs:22': '' } })).toThrow(/`docker.images` to be an object of kind → image name/);
+    for (const kind of ['nodejs', 'nodejs:default', 'Node:24', 'nodejs:24 ']) {
+      expect(() => resolveDockerOptions(DEFAULTS.docker, { images: { [kind]: 'my/image' } })).toThrow(/`docker.images` to be kinds such as 'nodejs:24' as keys/);
+    }
+  });
+
   it('refuses options that would give the host away', () => {
     expect(() => resolveDockerOptions(DEFAULTS.docker, { user: 'root' })).toThrow(/non-root user/);
     expect(() => resolveDockerOptions(DEFAULTS.docker, { user: '0:0' })).toThrow(/non-root user/);

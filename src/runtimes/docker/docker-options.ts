@@ -16,7 +16,7 @@ export interface DockerOptions {
   readonly host: string;
   /** When images are pulled: `never`, `if-missing`, or `always` (before every cold start; a local copy is used if the pull fails). @default 'if-missing' */
   readonly pull: PullPolicy;
-  /** Images for the kinds the runtime runs from EdgeWhisk's own images (`blackbox` actions name theirs). @default {"nodejs:20":"edgewhisk/action-nodejs:20","python:3":"edgewhisk/action-python:3"} */
+  /** Kind → image: its keys, and `blackbox` (whose actions name their image), are the kinds the runtime runs. EdgeWhisk's own images by default, one per supported Node.js major. @default {"nodejs:22":"edgewhisk/action-nodejs:22","nodejs:24":"edgewhisk/action-nodejs:24","python:3":"edgewhisk/action-python:3"} */
   readonly images: Readonly<Record<string, string>>;
   /** Names this engine's containers (label `org.edgewhisk.instance`); a restarted engine removes its own leftovers by it. @default 'edgewhisk' */
   readonly instance: string;
@@ -65,7 +65,10 @@ export function resolveDockerOptions(defaults: DockerOptions, input: unknown): D
   for (const key of Object.keys(input)) {
     if (!(key in defaults)) throw new TypeError(`Unknown Docker option \`docker.${key}\``);
   }
-  const o: DockerOptions = { ...defaults, ...(input as DockerOptionsInput) };
+  // `images` is merged over the default images, so naming one kind's image keeps the other kinds.
+  const given = input as DockerOptionsInput;
+  const images = given.images === undefined || typeof given.images !== 'object' || given.images === null ? given.images : { ...defaults.images, ...given.images };
+  const o: DockerOptions = { ...defaults, ...given, ...(images === undefined ? {} : { images }) } as DockerOptions;
   for (const key of ['enabled', 'allowRoot', 'readOnlyRootfs'] as const) if (typeof o[key] !== 'boolean') fail(key, 'a boolean', o[key]);
   for (const key of ['host', 'socketDir'] as const) if (typeof o[key] !== 'string') fail(key, 'a string', o[key]);
   if (o.host !== '' && !/^(\/\S+|unix:\/\/\/\S+|(tcp|http|https):\/\/[^\s/:]+(:\d{1,5})?\/?)$/.test(o.host)) {
@@ -85,8 +88,11 @@ export function resolveDockerOptions(defaults: DockerOptions, input: unknown): D
   if (typeof o.cpus !== 'number' || !Number.isFinite(o.cpus) || o.cpus < 0) fail('cpus', 'a non-negative number', o.cpus);
   if (!Array.isArray(o.capAdd) || o.capAdd.some((c) => typeof c !== 'string' || !/^[A-Z_]+$/.test(c))) fail('capAdd', 'an array of capability names', o.capAdd);
   if (o.capAdd.some((c) => c === 'ALL' || c === 'SYS_ADMIN')) fail('capAdd', 'capabilities short of ALL and SYS_ADMIN', o.capAdd);
-  if (typeof o.images !== 'object' || o.images === null || Object.values(o.images).some((v) => typeof v !== 'string' || v === '')) {
+  if (typeof o.images !== 'object' || o.images === null || Array.isArray(o.images) || Object.values(o.images).some((v) => typeof v !== 'string' || v === '' || /\s/.test(v))) {
     fail('images', 'an object of kind → image name', o.images);
+  }
+  for (const kind of Object.keys(o.images)) {
+    if (!/^[a-z][a-z0-9]*:[a-z0-9.]+$/.test(kind) || kind.endsWith(':default')) fail('images', `kinds such as 'nodejs:24' as keys, not '${kind}'`, o.images);
   }
   return Object.freeze({ ...o, images: Object.freeze({ ...o.images }), capAdd: Object.freeze([...o.capAdd]) });
 }

@@ -1,8 +1,9 @@
 /**
  * The `docker` runtime: every container is a real Docker container, created through `dockerode`, hardened by
- * default, running an action proxy: EdgeWhisk's own images for `nodejs:20` and `python:3` (reached over a Unix
- * socket in a per-container directory, so they need no network at all), or any image speaking the action-proxy
- * protocol on port 8080 for `blackbox` actions (reached through a port published on 127.0.0.1 only).
+ * default, running an action proxy: the images of `docker.images` for the kinds it names (by default EdgeWhisk's
+ * own, one per supported Node.js major and one for `python:3`, reached over a Unix socket in a per-container
+ * directory, so they need no network at all), or any image speaking the action-proxy protocol on port 8080 for
+ * `blackbox` actions (reached through a port published on 127.0.0.1 only).
  *
  * The daemon may be absent, stop, or stall at any time. Every API call runs under a deadline; a failure fails the
  * invocation that needed it with a message saying why, never the engine; and the runtime checks the daemon again
@@ -18,12 +19,21 @@ import { SILENT_REPORTER, type Container, type ContainerSpec, type Runtime, type
 import { containerConfig, type Transport } from './container-config';
 import { DockerContainer, type DockerContext } from './docker-container';
 import { relaxations, type DockerOptions } from './docker-options';
-import { IMAGE_LABELS, type ImageKind } from './image-contract';
+import { buildCommand, EDGEWHISK_IMAGES, IMAGE_LABELS, notBuilt } from './image-contract';
 import { proxyDigest } from './proxy-source';
 import { dockerMessage, ImageCatalog } from './image-catalog';
 import { isLeftover, LABELS, ownerToken } from './ownership';
 
-export const DOCKER_KINDS = Object.freeze(['nodejs:20', 'python:3', 'blackbox']);
+/**
+ * The kinds a Docker runtime with `images` (its `docker.images`) runs: every kind it has an image for, and
+ * `blackbox`, whose actions name their own image. A kind is only offered where an image really runs it.
+ */
+export function dockerKinds(images: Readonly<Record<string, string>>): readonly string[] {
+  return Object.freeze([...new Set([...Object.keys(images), 'blackbox'])]);
+}
+
+/** The kinds of a Docker runtime with the default images: `nodejs:<major>` per supported major, `python:3`, `blackbox`. */
+export const DOCKER_KINDS = dockerKinds(EDGEWHISK_IMAGES);
 
 let nextContainer = 0;
 
@@ -36,7 +46,7 @@ export interface DockerRuntimeConfig {
 
 export class DockerRuntime implements Runtime {
   readonly name = 'docker';
-  readonly kinds = DOCKER_KINDS;
+  readonly kinds: readonly string[];
   readonly docker: Dockerode;
   readonly #options: DockerOptions;
   readonly #defaults: DockerOptions;
@@ -54,6 +64,7 @@ export class DockerRuntime implements Runtime {
 
   constructor(config: DockerRuntimeConfig) {
     this.#options = config.options;
+    this.kinds = dockerKinds(config.options.images);
     this.#defaults = config.defaults;
     this.#memoryBudget = config.memoryBudget;
     this.docker = new Dockerode(connection(config.options.host));
@@ -180,7 +191,11 @@ export class DockerRuntime implements Runtime {
     return removed;
   }
 
-  /** An EdgeWhisk image built from another version's proxy still works, but may differ: say so once per image. */
+  /**
+   * An EdgeWhisk image built from another version's proxy still works, but may differ: say so once per image, with
+   * the command that rebuilds that image (by its own kind and build, so a nodejs:22 image built offline on a
+   * Node.js 24 host is told which node binary it needs).
+   */
   #checkProxyVersion(image: string, labels: Readonly<Record<string, string>>): void {
     const digest = labels[IMAGE_LABELS.proxyDigest];
     const kind = labels[IMAGE_LABELS.kind];
@@ -188,12 +203,14 @@ export class DockerRuntime implements Runtime {
     this.#checkedImages.add(image);
     let current: string;
     try {
-      current = proxyDigest(kind as ImageKind);
+      current = proxyDigest(kind);
     } catch {
       return;
     }
     if (digest !== current) {
-      this.#report.warning(`Docker image ${image} holds the action proxy of another EdgeWhisk version: rebuild it with \`npx edgewhisk build-images\``);
+      const command = buildCommand(kind, labels[IMAGE_LABELS.build] === 'offline');
+      const advice = command === undefined ? notBuilt(kind) : `rebuild it with \`${command}\``;
+      this.#report.warning(`Docker image ${image} holds the action proxy of another EdgeWhisk version: ${advice}`);
     }
   }
 

@@ -1,11 +1,14 @@
 /**
- * Builds EdgeWhisk's own action images for the Docker runtime: `edgewhisk/action-nodejs:20` with the Node.js action
- * proxy and the npm packages it requires, `edgewhisk/action-python:3` with the Python proxy.
+ * Builds EdgeWhisk's own action images for the Docker runtime: `edgewhisk/action-nodejs:<major>` for each supported
+ * Node.js major with the Node.js action proxy and the npm packages it requires, `edgewhisk/action-python:3` with
+ * the Python proxy.
  *
  * Two ways to the same image contract (paths, user, environment, labels, command):
- * - online (default): a Dockerfile on the official `node` / `python` slim images, pulled from a registry;
- * - offline: an image `FROM scratch` holding the host's own `node` and `python3` with the shared libraries they
- *   load, for machines that reach no registry (a Home Assistant box, an air-gapped site, CI without pulls).
+ * - online (default): a Dockerfile on the official `node:<major>` / `python` slim images, pulled from a registry;
+ *   every supported major unless told which;
+ * - offline: an image `FROM scratch` holding node binaries of this host (the running node unless given others;
+ *   each binary's own major picks its image) and its `python3`, with the shared libraries they load, for machines
+ *   that reach no registry (a Home Assistant box, an air-gapped site, CI without pulls).
  *
  * The context is assembled in a temporary directory, sent as a tar stream to the daemon's classic builder, and
  * checked inside the build: a final `RUN` loads the proxy as uid 65534, so an image that could not serve is never
@@ -13,28 +16,41 @@
  * proxy over the Unix socket in the directory it mounts at /run/edgewhisk, and `org.edgewhisk.proxy-digest`
  * (compare with `proxyDigest()`) tells an image built from another version of the proxy.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import type Dockerode from 'dockerode';
 import * as tar from 'tar';
-import { copyFile, copyTree, copyWithLibraries, makeDir, stripDebugInfo } from './host-files';
+import { copyFile, copyTree, copyWithLibraries, isElf, makeDir, stripDebugInfo } from './host-files';
 import { copyPython, hostPython } from './host-python';
 
+import { SUPPORTED_NODE_MAJORS } from '../node-kinds';
 import { dockerfile } from './dockerfile';
-import { BASE_IMAGES, BUILD_KINDS, BUNDLE, EDGEWHISK_IMAGES, SOCKET_DIR, type BuildKind } from './image-contract';
+import { BASE_IMAGES, BUNDLE, imageTag, kindOf, nodeImageKind, PYTHON_KIND, SOCKET_DIR, type BuildKind, type ImageKind } from './image-contract';
 import { proxySource, type ProxySource } from './proxy-source';
 
 export * from './image-contract';
 export { imageStatus, proxyDigest } from './proxy-source';
 
+const run = promisify(execFile);
+
 export interface BuildOptions {
   /** Build `FROM scratch` from the host's own binaries instead of pulling base images. @default false */
   readonly offline?: boolean;
-  /** @default ['nodejs', 'python'] */
+  /** The proxy languages to build images for. @default ['nodejs', 'python'] */
   readonly kinds?: readonly BuildKind[];
+  /**
+   * Offline builds only: the node binaries to build Node.js images from, one image each, tagged by the binary's own
+   * major (`edgewhisk/action-nodejs:<major>`), which must be one of `SUPPORTED_NODE_MAJORS`.
+   * @default [process.execPath]
+   */
+  readonly nodeBinaries?: readonly string[];
+  /** Online builds only: the Node.js majors to build images for, each from `node:<major>-bookworm-slim`. @default SUPPORTED_NODE_MAJORS */
+  readonly nodeMajors?: readonly number[];
   /** Receives each line of progress (pulls, build steps, the proxy check's output). */
   readonly onProgress?: (line: string) => void;
 }
@@ -48,27 +64,103 @@ export interface BuiltImage {
   readonly seconds: number;
 }
 
-/** Builds the images of `options.kinds` one after the other, and tags them `EDGEWHISK_IMAGES`. */
+/** One image to build: its kind and, offline, the node binary it gets (with that binary's version). */
+interface Target {
+  readonly kind: ImageKind;
+  readonly node?: { readonly binary: string; readonly version: string };
+}
+
+/**
+ * Builds the images of `options.kinds` one after the other, and tags them `imageTag(kind)`. Which Node.js images
+ * is decided first (offline by asking each binary its version), so a binary of an unsupported major fails the
+ * whole build before any image is made.
+ */
 export async function buildImages(docker: Dockerode, options: BuildOptions = {}): Promise<BuiltImage[]> {
+  const offline = options.offline === true;
+  const targets: Target[] = [];
+  const languages = new Set(options.kinds ?? (['nodejs', 'python'] as const));
+  for (const language of languages) {
+    if (language !== 'nodejs' && language !== 'python') throw new Error(`Unknown image kind ${String(language)}: nodejs or python.`);
+  }
+  if (offline && options.nodeMajors !== undefined) throw new Error('nodeMajors is for online builds: an offline build takes the majors of its nodeBinaries.');
+  if (!offline && options.nodeBinaries !== undefined) throw new Error('nodeBinaries is for offline builds: an online build takes nodeMajors.');
+  if (languages.has('nodejs')) {
+    targets.push(...(offline ? await offlineNodeTargets(options.nodeBinaries ?? [process.execPath]) : onlineNodeTargets(options.nodeMajors ?? SUPPORTED_NODE_MAJORS)));
+  }
+  if (languages.has('python')) targets.push({ kind: PYTHON_KIND });
   const built: BuiltImage[] = [];
-  for (const kind of new Set(options.kinds ?? (['nodejs', 'python'] as const))) {
-    if (kind !== 'nodejs' && kind !== 'python') throw new Error(`Unknown image kind ${String(kind)}: nodejs or python.`);
-    const say = (line: string): void => options.onProgress?.(`[${BUILD_KINDS[kind]}] ${line}`);
-    built.push(await buildImage(docker, kind, options.offline === true, say));
+  for (const target of targets) {
+    const say = (line: string): void => options.onProgress?.(`[${target.kind}] ${line}`);
+    built.push(await buildImage(docker, target, offline, say));
   }
   return built;
 }
 
-async function buildImage(docker: Dockerode, kind: BuildKind, offline: boolean, say: (line: string) => void): Promise<BuiltImage> {
+function unsupported(what: string): Error {
+  const majors = SUPPORTED_NODE_MAJORS.join(', ');
+  return new Error(`${what}: EdgeWhisk builds Node.js images for the supported majors only (${majors}). Name a node binary of one of them.`);
+}
+
+/** The Node.js images of an offline build: each binary's own major picks its kind; two of one major are refused. */
+async function offlineNodeTargets(binaries: readonly string[]): Promise<Target[]> {
+  if (binaries.length === 0) throw new Error('An offline build of the Node.js images needs at least one node binary.');
+  const targets: Target[] = [];
+  for (const given of binaries) {
+    const binary = resolve(given);
+    const version = await nodeVersion(binary);
+    const major = Number(version.split('.')[0]);
+    if (!SUPPORTED_NODE_MAJORS.includes(major)) throw unsupported(`${given} is Node.js ${version}`);
+    // A wrapper that starts node (a version manager's shim) answers like node, but is no program an image from
+    // scratch could run: the image needs the executable itself.
+    if (!isElf(realpathSync(binary))) throw new Error(`${given} answers as Node.js ${version} but is not an executable program (a wrapper script?): name the node binary itself.`);
+    const kind = nodeImageKind(major);
+    const twin = targets.find((t) => t.kind === kind);
+    if (twin !== undefined) throw new Error(`${twin.node?.binary ?? ''} and ${binary} are both Node.js ${major}: one binary per major (${imageTag(kind)} can hold only one).`);
+    targets.push({ kind, node: { binary, version } });
+  }
+  return targets;
+}
+
+function onlineNodeTargets(majors: readonly number[]): Target[] {
+  return [...new Set(majors)].map((major) => {
+    if (!SUPPORTED_NODE_MAJORS.includes(major)) throw unsupported(`Node.js ${major}`);
+    return { kind: nodeImageKind(major) };
+  });
+}
+
+/**
+ * The version of the node at `binary`, as the binary itself reports it (its file name or path says nothing
+ * reliable: `node` may be any major). NODE_OPTIONS is left out: flags meant for this process's node (vitest
+ * registers loaders through it) may not exist in another major.
+ */
+async function nodeVersion(binary: string): Promise<string> {
+  const env = { ...process.env };
+  delete env['NODE_OPTIONS'];
+  let stdout: string;
+  try {
+    ({ stdout } = await run(binary, ['-p', 'process.versions.node'], { encoding: 'utf8', env, timeout: 30_000 }));
+  } catch (error) {
+    const failed = error as NodeJS.ErrnoException & { stderr?: string };
+    const reason = failed.code === 'ENOENT' ? 'no such file' : failed.code === 'EACCES' ? 'not executable' : (failed.stderr ?? '').trim() || failed.message;
+    throw new Error(`Cannot ask ${binary} its Node.js version (${reason}): a Node.js image is built from a node binary.`);
+  }
+  const version = stdout.trim();
+  if (!/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`${binary} is not a node binary: \`${binary} -p process.versions.node\` printed ${JSON.stringify(version.slice(0, 80))}.`);
+  return version;
+}
+
+async function buildImage(docker: Dockerode, target: Target, offline: boolean, say: (line: string) => void): Promise<BuiltImage> {
   const started = performance.now();
-  const tag = EDGEWHISK_IMAGES[BUILD_KINDS[kind]];
+  const { kind } = target;
+  const language = kindOf(kind);
+  const tag = imageTag(kind);
   const context = await mkdtemp(join(tmpdir(), 'edgewhisk-image-'));
   removeAtExit(context);
   try {
-    const runtimeVersion = offline ? await assembleOffline(kind, context, say) : await pullBase(docker, kind, say);
-    const source = assembleProxy(kind, join(context, 'rootfs'));
+    const runtimeVersion = offline ? await assembleOffline(target, context, say) : await pullBase(docker, kind, say);
+    const source = assembleProxy(language, join(context, 'rootfs'));
     writeFileSync(join(context, 'Dockerfile'), dockerfile(kind, offline, runtimeVersion, source));
-    say(`building ${tag} (${offline ? 'offline, FROM scratch' : `online, FROM ${BASE_IMAGES[kind]}`})`);
+    say(`building ${tag} (${offline ? 'offline, FROM scratch' : `online, FROM ${String(BASE_IMAGES[kind])}`})`);
     // Modes are kept as assembled (tar records them; the daemon applies them, owner root): 0644/0755 files,
     // 0755 directories, /tmp 1777.
     // tar's web stream as a Node stream for dockerode: an error while packing destroys the request body.
@@ -165,10 +257,11 @@ function follow(docker: Dockerode, stream: NodeJS.ReadableStream, say: (line: st
 }
 
 /** Makes sure the online build's base image is there (pulling it if not); returns the interpreter version it has. */
-async function pullBase(docker: Dockerode, kind: BuildKind, say: (line: string) => void): Promise<string | undefined> {
+async function pullBase(docker: Dockerode, kind: ImageKind, say: (line: string) => void): Promise<string | undefined> {
   const base = BASE_IMAGES[kind];
+  if (base === undefined) throw new Error(`No base image for an online build of ${kind}.`);
   const version = (env: readonly string[] | undefined): string | undefined => {
-    const name = kind === 'nodejs' ? 'NODE_VERSION=' : 'PYTHON_VERSION=';
+    const name = kindOf(kind) === 'nodejs' ? 'NODE_VERSION=' : 'PYTHON_VERSION=';
     return env?.find((e) => e.startsWith(name))?.slice(name.length);
   };
   try {
@@ -211,16 +304,16 @@ function assembleProxy(kind: BuildKind, rootfs: string): ProxySource {
 }
 
 /** Copies the host's interpreter, what it loads, and a minimal /etc into `context/rootfs`; returns its version. */
-async function assembleOffline(kind: BuildKind, context: string, say: (line: string) => void): Promise<string> {
+async function assembleOffline(target: Target, context: string, say: (line: string) => void): Promise<string> {
   const rootfs = join(context, 'rootfs');
   const copied = new Set<string>();
   let version: string;
   let elfFiles: string[];
-  if (kind === 'nodejs') {
-    version = process.versions.node;
-    if (process.versions.node.split('.')[0] !== '20') say(`warning: the host's node is ${process.version}, not 20: the nodejs:20 image gets it anyway`);
-    const bytes = await copyWithLibraries(rootfs, process.execPath, '/usr/local/bin/node', copied);
-    say(`copied ${process.execPath} (node ${process.version}) and ${copied.size - 1} libraries: ${(bytes / 1e6).toFixed(1)} MB`);
+  if (target.node !== undefined) {
+    const { binary } = target.node;
+    version = target.node.version;
+    const bytes = await copyWithLibraries(rootfs, binary, '/usr/local/bin/node', copied);
+    say(`copied ${binary} (node v${version}) and ${copied.size - 1} libraries: ${(bytes / 1e6).toFixed(1)} MB`);
     elfFiles = [...copied].map((path) => join(rootfs, path));
   } else {
     const python = await hostPython();

@@ -6,7 +6,7 @@
 import type Dockerode from 'dockerode';
 import type { PullProgress } from '../runtime';
 import type { PullPolicy } from './docker-options';
-import { IMAGE_LABELS } from './image-contract';
+import { buildCommand, IMAGE_LABELS, imageKindOf, notBuilt } from './image-contract';
 
 export interface ImageInfo {
   readonly id: string;
@@ -208,6 +208,13 @@ export function dockerMessage(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).trim();
 }
 
+/** How to build a missing EdgeWhisk image: for one of its own tags, the command for exactly that image. */
 function hint(image: string): string {
+  const kind = imageKindOf(image);
+  if (kind !== undefined) {
+    const online = buildCommand(kind, false);
+    const offline = buildCommand(kind, true);
+    return online === undefined || offline === undefined ? `. ${notBuilt(kind)}` : `. Build it with \`${online}\`, or where no registry is reachable \`${offline}\``;
+  }
   return image.startsWith('edgewhisk/') ? '. Build EdgeWhisk\'s images with `npx edgewhisk build-images` (add `--offline` where no registry is reachable)' : '';
 }

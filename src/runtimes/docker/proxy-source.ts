@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type Dockerode from 'dockerode';
 import { builtFile } from '../../util/compiled-path';
-import { BUILD_KINDS, EDGEWHISK_IMAGES, IMAGE_FORMAT, IMAGE_LABELS, kindOf, type BuildKind, type ImageKind } from './image-contract';
+import { IMAGE_FORMAT, IMAGE_LABELS, imageTag, kindOf, type BuildKind, type ImageKind } from './image-contract';
 import { bundleDependencies, requiredPackages, type BundledPackage } from './node-modules';
 
 export interface ProxySource {
@@ -32,11 +32,12 @@ export function proxySource(kind: BuildKind): ProxySource {
 }
 
 /**
- * SHA-256 over the proxy files an image of `kind` gets (names and contents) and, for Node.js, the name and version
- * of each npm package bundled with it. An image whose `org.edgewhisk.proxy-digest` label differs was built from
- * another version of EdgeWhisk. Reads the files each time (a few, small): cache it where it is called often.
+ * SHA-256 over the proxy files an image of `kind` (a language or an action kind) gets (names and contents) and,
+ * for Node.js, the name and version of each npm package bundled with it: the same for every Node.js major, whose
+ * images carry the same proxy. An image whose `org.edgewhisk.proxy-digest` label differs was built from another version of EdgeWhisk. Reads the
+ * files each time (a few, small): cache it where it is called often.
  */
-export function proxyDigest(kind: BuildKind | ImageKind): string {
+export function proxyDigest(kind: string): string {
   const build = kindOf(kind);
   const source = proxySource(build);
   const hash = createHash('sha256').update(`edgewhisk-proxy/1 ${build}\n`);
@@ -49,18 +50,22 @@ export function proxyDigest(kind: BuildKind | ImageKind): string {
 }
 
 /**
- * Whether the image for `kind` is there and holds this version's proxy: `missing`, `stale` (other proxy files,
- * an older image format, or not built by this builder) or `current`.
+ * Whether the image of `kind` (`imageTag(kind)`, or `image` when given) is there and holds this version's proxy:
+ * `missing`, `stale` (other proxy files, an older image format, another kind, or not built by this builder) or
+ * `current`. Each image is judged on its own: the nodejs:22 image may be current while nodejs:24's is stale.
  */
-export async function imageStatus(docker: Dockerode, kind: BuildKind | ImageKind): Promise<'missing' | 'stale' | 'current'> {
-  const build = kindOf(kind);
+export async function imageStatus(docker: Dockerode, kind: ImageKind, image: string = imageTag(kind)): Promise<'missing' | 'stale' | 'current'> {
   let labels: Record<string, string> | undefined;
   try {
-    labels = (await docker.getImage(EDGEWHISK_IMAGES[BUILD_KINDS[build]]).inspect()).Config.Labels ?? undefined;
+    labels = (await docker.getImage(image).inspect()).Config.Labels ?? undefined;
   } catch (error) {
     if ((error as { statusCode?: number }).statusCode === 404) return 'missing';
     throw error;
   }
-  const current = labels?.[IMAGE_LABELS.format] === IMAGE_FORMAT && labels[IMAGE_LABELS.proxyDigest] === proxyDigest(build);
+  const current =
+    labels?.[IMAGE_LABELS.format] === IMAGE_FORMAT &&
+    // An image of another kind under this tag (another major's node) would run the action on the wrong Node.js.
+    labels[IMAGE_LABELS.kind] === kind &&
+    labels[IMAGE_LABELS.proxyDigest] === proxyDigest(kind);
   return current ? 'current' : 'stale';
 }
