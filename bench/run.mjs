@@ -14,6 +14,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { ANCHOR_SOURCES } from './lib/anchors.mjs';
 import { BENCH_DIR, DIST, RESULT_PREFIX, ROOT, median, parseArgs } from './lib/common.mjs';
 
 const args = parseArgs();
@@ -232,7 +233,7 @@ function figures(raw) {
 }
 const F = figures(raw);
 const FC = rawCompare === undefined ? undefined : figures(rawCompare);
-// The reference proxy: measured in this run when a checkout was given, else row 37b of performance-anchors.md.
+// The reference proxy: measured in this run when a checkout was given, else anchor #37b (bench/lib/anchors.mjs).
 const owMeasured = Number.isFinite(F.owListen);
 const ow = owMeasured ? { listen: F.owListen, answer: F.owAnswer, runP50: F.owRunP50 } : { listen: 110, answer: NaN, runP50: 330 };
 const errors =
@@ -308,7 +309,7 @@ function rowsFor(F, withDocker) {
     { metric: 'ratio action / function node', value: `${fmt(F.flowRatio, 2)}×`, target: '≥ 0.5×', verdict: check(F.flowRatio >= 0.5) },
     { metric: 'edgewhisk-action latency p50 / p99', value: `${fmt(F.flowActionP50)} / ${fmt(F.flowActionP99)} µs`, anchor: 'one message in flight' },
     { metric: 'function node latency p50 / p99', value: `${fmt(F.flowFunctionP50)} / ${fmt(F.flowFunctionP99)} µs`, anchor: '~8 µs per function-node hop (#53)' },
-    { section: `Process runtime and the Node.js action proxy (reference proxy: ${owMeasured ? 'apache/openwhisk-runtime-nodejs core/nodejsActionBase, measured in this run' : 'row 37b of performance-anchors.md, not measured here'})` },
+    { section: `Process runtime and the Node.js action proxy (reference proxy: ${owMeasured ? 'apache/openwhisk-runtime-nodejs core/nodejsActionBase, measured in this run' : 'anchor #37b, not measured here'})` },
     { metric: 'engine latency, process runtime, p50 / p99', value: `${fmt(F.procEngineP50)} / ${fmt(F.procEngineP99)} µs`, anchor: 'no-op, blocking, keep-alive HTTP on loopback' },
     { metric: 'bare round trip to a running proxy, p50 / p99', value: `${fmt(F.procBareP50)} / ${fmt(F.procBareP99)} µs`, anchor: 'same transport; calls interleaved with the engine\'s' },
     { metric: 'ratio engine p50 / bare p50', value: `${fmt(F.procRatio, 2)}×`, target: '≤ 2×', verdict: check(F.procRatio <= 2) },
@@ -391,7 +392,7 @@ if (args.write === true) {
     `- \`bench/invoke-worker.bench.mjs\`: action \`function main(){return {}}\` on the worker runtime, \`engine.actions.invoke({name, blocking: true, result: true})\`; engine \`${JSON.stringify(invCfg.engineOptions)}\`, other options default. c1: ${invCfg.reps} repetitions × ${invCfg.latencyCalls} sequential calls after ${invCfg.warmup} warm-up calls, latency by \`process.hrtime.bigint\` per call. c32: 32 async callers each looping blocking invokes, ${invCfg.c32Calls} calls per repetition, two configurations: one worker with the action's \`limits.concurrency: 32\`, and the default \`limits.concurrency: 1\` where the 1024 MB budget holds 4 workers of 256 MB. Bare limit in the same process: a worker with the same options echoes \`{id, value: {}}\`; sequential round trips, 32 in flight, and pipelined (${invCfg.pipelined} posted back to back).`,
     `- \`bench/queue-backlog.bench.mjs\`: engine \`${JSON.stringify(raw.backlog.small[0].config.engineOptions)}\` (4 workers of 256 MB, dispatchConcurrency 64). N non-blocking invokes issued in one synchronous loop, then wait for N \`activation:completed\` events (a counting listener; note that any listener makes the engine build the API view of each record). Cost = (loop + drain) / N; enqueue only = loop / N. N = 100 repeated ${raw.backlog.small[0].batches} times per process; N = 100,000 once per process. Same warm-up for both sizes.`,
     `- \`bench/cold-start.bench.mjs\`: a fresh engine and a fresh action per sample (${raw.cold.cold[0].samples} samples per process after one unmeasured sample). Cold: \`prewarmCount: 0\`, time of the first blocking invoke. Prewarm: \`prewarmCount: 1\`, poll \`engine.stats().pool.prewarm\` until ≥ 1, then invoke at once or ${raw.cold.prewarm[0].settleMs} ms later. \`waitTime\`/\`initTime\` are the activation's annotations. Bare: \`new Worker()\` (same options) until its first message.`,
-    `- \`bench/flow.bench.mjs\`: a real Node-RED 4 runtime embedded in the process (no editor, no admin HTTP), the bundle loaded from this checkout as a user-directory module. Messages enter the first node with \`node.receive()\`; the sink is a function node handing each message to the harness. Burst: N messages sent at once, time until the sink has all N (${raw.flow[0]?.config?.burst ?? '?'} per repetition). Latency: one message in flight. Action: \`function main(p) { return p; }\`, blocking, worker runtime, \`limits.concurrency\` 64; function node: \`return msg;\`. Order alternates each repetition.`,
+    `- \`bench/flow.bench.mjs\`: a real Node-RED ${nodeRed} runtime embedded in the process (no editor, no admin HTTP), the bundle loaded from this checkout as a user-directory module. Messages enter the first node with \`node.receive()\`; the sink is a function node handing each message to the harness. Burst: N messages sent at once, time until the sink has all N (${raw.flow[0]?.config?.burst ?? '?'} per repetition). Latency: one message in flight. Action: \`function main(p) { return p; }\`, blocking, worker runtime, \`limits.concurrency\` 64; function node: \`return msg;\`. Order alternates each repetition.`,
     `- \`bench/process.bench.mjs\`: the Node.js proxy alone (spawn until its port accepts a connection, polled every 1 ms; spawn until init + first /run answered; warm /run of an echo action over one keep-alive connection), next to OpenWhisk's own Node.js proxy (\`core/nodejsActionBase\` of apache/openwhisk-runtime-nodejs, run from a local checkout with \`--ow-proxy=…\`, not part of this repository) when given; engine invocations on the process runtime alternating call by call with bare /run calls to another running proxy over the same transport; cold and prewarmed process containers through the engine.`,
     ...(withDocker
       ? [
@@ -399,7 +400,7 @@ if (args.write === true) {
         ]
       : []),
     '- `bench/rest.bench.mjs`: a standalone server (engine + REST API) in the benchmark process, `POST /api/v1/namespaces/_/actions/noop?blocking=true&result=true` over a keep-alive agent (32 sockets), the action with `limits.concurrency` 32; c1 sequential, c32 32 callers; the same calls through `engine.actions.invoke` alternate with them.',
-    '- Anchors (#n) are rows of `performance-anchors.md` (2-vCPU x86 VM or published figures); they are sanity checks, not targets, except where a target is given.',
+    '- Anchors (#n) are published or indicative figures, listed with their sources below; they are sanity checks, not targets, except where a target is given.',
     '',
   );
   md.push('## Results', '');
@@ -411,6 +412,8 @@ if (args.write === true) {
     if (r.section) md.push(`| **${r.section}** | |${compareVersion === undefined ? '' : ' |'} | | |`);
     else md.push(`| ${r.metric} | ${r.value} |${compare} ${r.target ?? ''} | ${r.verdict ?? ''} | ${(r.anchor ?? '').replace(/\|/g, '\\|')} |`);
   }
+  md.push('', '## Anchors', '', 'Indicative rows were measured by the project on a 2-vCPU AMD EPYC VM (Node 20, Docker 20.10 with runc, Node-RED 4.1): order-of-magnitude checks, not published results.', '', '| # | figure | source |', '|---|---|---|');
+  for (const [id, figure, source] of ANCHOR_SOURCES) md.push(`| ${id} | ${figure} | ${source} |`);
   md.push('', '## Reproduce', '', '```sh', 'npm run bench               # full run, ~3 min', 'node bench/run.mjs --quick  # < 40 s', 'npm run bench -- --write    # rewrites this file', '# CPU profile of the warm invoke path (main thread and every worker):', 'node --cpu-prof --cpu-prof-dir=/tmp/ew-prof bench/tools/profile-invoke.mjs --mode=c1', 'node bench/tools/cpuprofile-top.mjs /tmp/ew-prof', '```', '');
   writeFileSync(join(ROOT, 'BENCHMARKS.md'), md.join('\n'));
   console.log(`\nwrote ${join(ROOT, 'BENCHMARKS.md')}`);
