@@ -11,9 +11,24 @@ interface ActivationsNodeDef extends NodeDef {
   /** Entity names to follow, comma separated; empty = all. */
   filter?: string;
   /** `any`, `success`, `failure`, or one status: `application error`, `action developer error`, `whisk internal error`. */
-  status?: string;
+  outcome?: string;
+  /**
+   * Where nodes saved before 0.2 kept `outcome`. The editor uses a node's `status` for the status it shows, so a
+   * redeploy saved that display object (`{text: "4 seen", …}`) here and the node filtered everything out. Only a
+   * string that is a valid outcome is taken over; anything else means no filter.
+   */
+  status?: unknown;
   /** Also emit trigger activations. */
   triggers?: boolean;
+}
+
+export const OUTCOMES: readonly string[] = Object.freeze(['any', 'success', 'failure', 'application error', 'action developer error', 'whisk internal error']);
+
+/** The node's outcome filter: `outcome`, else a legacy `status` string that names one, else `any`. */
+export function outcomeFilter(def: { outcome?: unknown; status?: unknown }): string {
+  if (typeof def.outcome === 'string' && OUTCOMES.includes(def.outcome)) return def.outcome;
+  if (typeof def.status === 'string' && OUTCOMES.includes(def.status)) return def.status;
+  return 'any';
 }
 
 export function matchesStatus(activation: Activation, wanted: string | undefined): boolean {
@@ -33,11 +48,12 @@ export default function register(RED: RedApi): void {
     if (lease === undefined) return;
     const engine = lease.engine;
     const isTrigger = (a: Activation): boolean => a.end === undefined;
+    const outcome = outcomeFilter(def);
 
     const onCompleted = (activation: Activation): void => {
       if (names.size > 0 && !names.has(activation.name)) return;
       if (isTrigger(activation) && def.triggers !== true) return;
-      if (!matchesStatus(activation, def.status)) return;
+      if (!matchesStatus(activation, outcome)) return;
       count++;
       node.status({ fill: 'green', shape: 'dot', text: `${count} seen` });
       node.send({ topic: activation.name, payload: activation.response.result, activation });

@@ -11,7 +11,7 @@ const fanOut = (extra: Record<string, unknown> = {}) => [
   { id: 'r1', type: 'edgewhisk-rule', z: 'f1', rule: 'motion-lamp', trigger: 'motion', action: 'lamp', active: true, wires: [['ruleOut']] },
   { id: 'r2', type: 'edgewhisk-rule', z: 'f1', rule: 'motion-log', trigger: 'motion', action: 'log', active: true, wires: [['ruleOut']] },
   { id: 't1', type: 'edgewhisk-trigger', z: 'f1', trigger: 'motion', wires: [['out']], ...extra },
-  { id: 'acts', type: 'edgewhisk-activations', z: 'f1', filter: 'lamp,log', status: 'any', wires: [['seen']] },
+  { id: 'acts', type: 'edgewhisk-activations', z: 'f1', filter: 'lamp,log', outcome: 'any', wires: [['seen']] },
   { id: 'out', type: 'helper', z: 'f1' },
   { id: 'ruleOut', type: 'helper', z: 'f1' },
   { id: 'seen', type: 'helper', z: 'f1' },
@@ -106,10 +106,10 @@ describe('edgewhisk-trigger, edgewhisk-rule and edgewhisk-activations', () => {
     await helper.load(NODES, [
       tab,
       { id: 'a1', type: 'edgewhisk-action', z: 'f1', action: 'flaky', code: 'function main(p) { if (p.fail) return { error: "bad" }; return { ok: 1 }; }', blocking: false, wires: [[]] },
-      { id: 'acts', type: 'edgewhisk-activations', z: 'f1', status: 'failure', wires: [['seen']] },
+      { id: 'acts', type: 'edgewhisk-activations', z: 'f1', outcome: 'failure', wires: [['seen']] },
       { id: 'seen', type: 'helper', z: 'f1' },
       // Unfiltered: tells when both activations have been announced, so the filtered count below is final.
-      { id: 'all', type: 'edgewhisk-activations', z: 'f1', status: 'any', wires: [[]] },
+      { id: 'all', type: 'edgewhisk-activations', z: 'f1', outcome: 'any', wires: [[]] },
     ]);
     const seen = nextMessage(helper.getNode('seen'));
     helper.getNode('a1').receive({ payload: { fail: false } });
@@ -121,6 +121,24 @@ describe('edgewhisk-trigger, edgewhisk-rule and edgewhisk-activations', () => {
     // the successful one too, and must have let it pass by.
     await vi.waitFor(() => expect(statuses(helper.getNode('all')).at(-1)).toMatchObject({ text: '2 seen' }), { timeout: 10_000, interval: 20 });
     expect(statuses(helper.getNode('acts')).at(-1)).toMatchObject({ text: '1 seen' });
+  });
+
+  it.each([
+    ['a display status a redeploy saved into `status` (flows of 0.1)', { status: { fill: 'green', shape: 'dot', text: '4 seen' } }, 2],
+    ['a legacy `status` filter string', { status: 'failure' }, 1],
+    ['`outcome`, which wins over a legacy `status`', { outcome: 'failure', status: 'success' }, 1],
+    ['no filter at all', {}, 2],
+  ])('reads its outcome filter from %s', async (_label, props, expected) => {
+    await helper.load(NODES, [
+      tab,
+      { id: 'a1', type: 'edgewhisk-action', z: 'f1', action: 'flaky', code: 'function main(p) { if (p.fail) return { error: "bad" }; return { ok: 1 }; }', blocking: false, wires: [[]] },
+      { id: 'acts', type: 'edgewhisk-activations', z: 'f1', ...props, wires: [[]] },
+      { id: 'all', type: 'edgewhisk-activations', z: 'f1', wires: [[]] },
+    ]);
+    helper.getNode('a1').receive({ payload: { fail: false } });
+    helper.getNode('a1').receive({ payload: { fail: true } });
+    await vi.waitFor(() => expect(statuses(helper.getNode('all')).at(-1)).toMatchObject({ text: '2 seen' }), { timeout: 10_000, interval: 20 });
+    expect(statuses(helper.getNode('acts')).at(-1)).toMatchObject({ text: `${expected} seen` });
   });
 
   it('uses the settings of a configured engine node', async () => {

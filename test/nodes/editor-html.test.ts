@@ -86,4 +86,13 @@ describe('editor HTML', () => {
     expect(kinds).toEqual(['nodejs:default', ...[...SUPPORTED_NODE_MAJORS].reverse().map((m) => `nodejs:${m}`), 'python:3', 'blackbox', 'sequence']);
     for (const retired of RETIRED_NODE_KINDS) expect(kinds).not.toContain(retired);
   });
+
+  it.each(types)('%s stores no property under a name the editor or runtime uses for itself', (type) => {
+    // The editor keeps a node's shown status in `status`, its description in `info`, disabled and label flags in
+    // `d` and `l`, and position, group and wiring in x, y, z, g, w, h and wires: a default with one of these names
+    // is overwritten or misread (the activations node lost its filter to `status` this way).
+    const RESERVED = ['id', 'type', 'x', 'y', 'z', 'g', 'w', 'h', 'd', 'l', 'wires', 'status', 'info', 'inputs', 'changed', 'dirty', 'valid', 'selected', 'users', 'credentials', '_def'];
+    const { def } = definition(type);
+    expect(Object.keys(def.defaults).filter((k) => RESERVED.includes(k))).toEqual([]);
+  });
 });
