@@ -16,6 +16,7 @@ import { leaseEngineFor } from './lib/engine-source';
 import { ActivationError, asError, errorStatus, shortText } from './lib/node-errors';
 import { hasTemplates, renderParams, staticParams, type ParamDef } from './lib/param-templates';
 import { ProgressStatus } from './lib/progress-status';
+import { subscribeStarted } from './lib/started-dispatch';
 import type { DoneFn, Node, NodeDef, NodeMessage, NodeStatus, RedApi, SendFn } from './lib/red-types';
 
 interface ActionNodeDef extends NodeDef {
@@ -168,7 +169,6 @@ export default function register(RED: RedApi): void {
     let ownsName = false;
     const progress = new ProgressStatus((status) => node.status(status));
     const setStatus = (status: NodeStatus): void => progress.now(status);
-    const onStarted = (info: { activationId: string }): void => progress.started(info.activationId);
 
     // Validate what can be validated before touching the engine: a bad name or main is a deploy-time error.
     if (mode === 'define' && !isValidEntityName(name)) {
@@ -194,7 +194,7 @@ export default function register(RED: RedApi): void {
     // own error, instead of running on another runtime with less isolation.
     const refused = lease.refused;
     const defaultRuntime = refused?.wasDefault === true ? refused.runtime : undefined;
-    engine.on('activation:started', onStarted);
+    const starts = subscribeStarted(engine, (activationId) => progress.started(activationId));
 
     if (mode === 'define') {
       const owner = claimActionName(engine, name, node.id);
@@ -277,15 +277,20 @@ export default function register(RED: RedApi): void {
       const invocationParams = Array.isArray(given) || !templated ? given : { ...renderParams(RED, node, params, msg), ...(given as object) };
       const started = await engine.actions.start({ name: target, params: invocationParams });
       progress.queued(started.activationId);
+      starts.expect(started.activationId);
       if (!blocking) {
         msg.payload = { activationId: started.activationId };
         send(errorOutput ? [msg, null] : msg);
         done();
         // Still tracked for the status; the result reaches flows through an edgewhisk-activations node.
-        progress.finished(started.activationId, outcomeStatus(await started.activation));
+        const settled = await started.activation;
+        // Forgotten in any case: an activation that started before it was expected, or never started, leaves no entry.
+        starts.forget(started.activationId);
+        progress.finished(started.activationId, outcomeStatus(settled));
         return;
       }
       const activation = await started.activation;
+      starts.forget(started.activationId);
       progress.finished(started.activationId, outcomeStatus(activation));
       if (!activation.response.success) {
         fail(msg, send, done, new ActivationError(activation));
@@ -304,7 +309,7 @@ export default function register(RED: RedApi): void {
 
     node.on('close', (removed: boolean, done: () => void) => {
       progress.close();
-      engine.off('activation:started', onStarted);
+      starts.release();
       const current = lease;
       lease = undefined;
       const finish = async (): Promise<void> => {

@@ -65,6 +65,38 @@ async function nextMessageAfter(fn: () => void): Promise<void> {
   await got;
 }
 
+describe('many action nodes', () => {
+  it('share one activation:started listener per engine: eleven nodes raise no MaxListenersExceeded warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(`${warning.name}: ${warning.message}`);
+    };
+    process.on('warning', onWarning);
+    try {
+      const nodes = Array.from({ length: 11 }, (_, i) => ({ id: `m${i}`, type: 'edgewhisk-action', z: 'f1', action: `many-${i}`, code: `function main() { return { i: ${i} }; }`, wires: [['out']] }));
+      await helper.load(NODES, [tab, ...nodes, { id: 'out', type: 'helper', z: 'f1' }]);
+      const probe = acquireSharedEngine();
+      expect(probe.engine.listenerCount('activation:started')).toBe(1);
+      // Every node still sees its own activations start and finish.
+      for (let i = 0; i < 11; i++) {
+        const got = nextMessage(helper.getNode('out'));
+        helper.getNode(`m${i}`).receive({ payload: {} });
+        expect((await got).payload).toEqual({ i });
+      }
+      await helper.setFlows([tab, ...nodes, { id: 'out', type: 'helper', z: 'f1' }], 'full');
+      expect(probe.engine.listenerCount('activation:started')).toBe(1);
+      await helper.setFlows([tab, { id: 'out', type: 'helper', z: 'f1' }], 'full');
+      expect(probe.engine.listenerCount('activation:started')).toBe(0);
+      await probe.release();
+      // Warnings are emitted on the next tick.
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.filter((w) => /MaxListeners/.test(w))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+});
+
 describe('renaming an action node', () => {
   it('removes the action under the old name when a redeployed node defines a new one', async () => {
     const named = (action: string) => [tab, { id: 'a1', type: 'edgewhisk-action', z: 'f1', action, code: 'function main() { return {}; }', wires: [['out']] }, { id: 'out', type: 'helper', z: 'f1' }];
