@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readdirSync, statSync } from 'node:fs';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../../src/options';
 import { RETIRED_NODE_KINDS, SUPPORTED_NODE_MAJORS } from '../../src/runtimes/node-kinds';
 
 const root = join(__dirname, '..', '..');
@@ -26,6 +28,13 @@ function definition(type: string): { def: Definition; html: string } {
   runInNewContext(script, { RED, $: () => ({}) });
   expect(registered[type]).toBeDefined();
   return { def: registered[type] as Definition, html };
+}
+
+function exampleFiles(dir = join(root, 'examples')): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? exampleFiles(path) : name.endsWith('.json') ? [path] : [];
+  });
 }
 
 describe('editor HTML', () => {
@@ -94,5 +103,35 @@ describe('editor HTML', () => {
     const RESERVED = ['id', 'type', 'x', 'y', 'z', 'g', 'w', 'h', 'd', 'l', 'wires', 'status', 'info', 'inputs', 'changed', 'dirty', 'valid', 'selected', 'users', 'credentials', '_def'];
     const { def } = definition(type);
     expect(Object.keys(def.defaults).filter((k) => RESERVED.includes(k))).toEqual([]);
+  });
+
+  it("validates the action's limits with the engine's ranges and defaults (DEFAULTS.limits), so they cannot drift", () => {
+    const { def } = definition('edgewhisk-action');
+    for (const key of ['timeout', 'memory', 'concurrency', 'logs'] as const) {
+      const range = DEFAULTS.limits[key];
+      const field = def.defaults[key] as { value: number; validate: (v: unknown) => boolean };
+      expect(field.value, key).toBe(range.default);
+      for (const ok of [range.min, range.max, String(range.default), '']) expect(field.validate(ok), `${key} ${String(ok)}`).toBe(true);
+      for (const bad of [range.min - 1, range.max + 1, '1e3', '0x10', 'abc', 1.5]) expect(field.validate(bad), `${key} ${String(bad)}`).toBe(false);
+    }
+  });
+
+  it("starts the engine node at the engine's defaults", () => {
+    const { def } = definition('edgewhisk-engine');
+    const value = (key: string): unknown => (def.defaults[key] as { value: unknown }).value;
+    for (const key of ['memoryBudget', 'maxQueued', 'concurrentInvocations', 'prewarmCount', 'activationRetention', 'defaultRuntime'] as const) {
+      expect(value(key), key).toBe(DEFAULTS[key]);
+    }
+    expect(value('idleTimeout')).toBe(DEFAULTS.idleTimeout / 1000);
+    expect(value('dockerPull')).toBe(DEFAULTS.docker.pull);
+  });
+
+  it('gives every engine node in the examples every field of the engine editor, so no select shows blank', () => {
+    const { def } = definition('edgewhisk-engine');
+    for (const file of exampleFiles()) {
+      for (const node of (JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>[]).filter((n) => n['type'] === 'edgewhisk-engine')) {
+        for (const key of Object.keys(def.defaults)) expect(node, `${file}: ${key}`).toHaveProperty(key);
+      }
+    }
   });
 });
