@@ -57,9 +57,7 @@ async function main(argv: string[]): Promise<void> {
     ...(values.auth === undefined ? {} : { auth: values.auth }),
     engine: { defaultRuntime: values.runtime },
   });
-  console.log(`EdgeWhisk API on ${server.url}/api/v1 (namespace ${server.engine.options.namespace}, runtime ${server.engine.options.defaultRuntime})
-  wsk:       wsk property set --apihost ${server.url} --auth ${server.auth}
-  openwhisk: require('openwhisk')({ apihost: '${server.url}', api_key: '${server.auth}' })`);
+  console.log(serveBanner(server.url, server.engine.options, server.auth, server.authFile));
   const stop = (): void => {
     server.close().then(
       () => process.exit(0),
@@ -68,6 +66,36 @@ async function main(argv: string[]): Promise<void> {
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+}
+
+/** `uuid:key` with all but the ends hidden: enough to tell keys apart, not enough to use one. */
+function maskAuth(auth: string): string {
+  const colon = auth.indexOf(':');
+  const uuid = auth.slice(0, colon);
+  const key = auth.slice(colon + 1);
+  return `${uuid.slice(0, 4)}…:…${key.length > 12 ? key.slice(-4) : ''}`;
+}
+
+/**
+ * What `serve` prints. The key itself never reaches the terminal (or a log that captures it, such as a service
+ * manager's journal): the commands read it from the file that holds it, or from what the user passed with --auth.
+ */
+function serveBanner(url: string, o: { namespace: string; defaultRuntime: string }, auth: string, authFile: string | undefined): string {
+  const lines = [`EdgeWhisk API on ${url}/api/v1 (namespace ${o.namespace}, runtime ${o.defaultRuntime})`];
+  if (authFile === undefined) {
+    lines.push(
+      `  key:       ${maskAuth(auth)} (the one given with --auth)`,
+      `  wsk:       wsk property set --apihost ${url} --auth <the key given with --auth>`,
+    );
+  } else {
+    const quoted = `'${authFile.replace(/'/g, `'\\''`)}'`;
+    lines.push(
+      `  key:       ${maskAuth(auth)}, kept in ${authFile}`,
+      `  wsk:       wsk property set --apihost ${url} --auth "$(cat ${quoted})"`,
+      `  openwhisk: require('openwhisk')({ apihost: '${url}', api_key: fs.readFileSync(${JSON.stringify(authFile)}, 'utf8').trim() })`,
+    );
+  }
+  return lines.join('\n');
 }
 
 async function buildImagesCommand(argv: string[]): Promise<void> {

@@ -2,6 +2,7 @@
  * The engine's internals shared by its API facades: stores, runtimes, and the one path every activation takes
  * (admission → queue → invoker → store → events).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
 import type { ActivationStore } from './activations/activation-store';
 import { STATUS, toApiView, type StoredActivation } from './activations/record';
@@ -48,6 +49,37 @@ export interface StartContext {
   readonly binding?: string;
 }
 
+/**
+ * Who is calling, for the one activation a web action request starts (see `runAsWebCaller`). The REST layer sets it
+ * around `engine.actions.start`, so the public API keeps its shape; `start` takes it once, so nothing that later
+ * runs in the same async context (a listener of the activation's events, say) inherits it.
+ */
+export interface WebCaller {
+  /** The caller did not present the namespace's credentials: it gets the anonymous share. */
+  readonly anonymous: boolean;
+  /** Aborts when the caller has gone: the activation is then dropped if it has not started yet. */
+  readonly signal?: AbortSignal;
+}
+
+interface WebCallerSlot {
+  readonly caller: WebCaller;
+  taken: boolean;
+}
+
+const webCallerScope = new AsyncLocalStorage<WebCallerSlot>();
+
+/** Runs `fn` (which starts one activation) on behalf of `caller`. */
+export function runAsWebCaller<T>(caller: WebCaller, fn: () => T): T {
+  return webCallerScope.run({ caller, taken: false }, fn);
+}
+
+function takeWebCaller(): WebCaller | undefined {
+  const slot = webCallerScope.getStore();
+  if (slot === undefined || slot.taken) return undefined;
+  slot.taken = true;
+  return slot.caller;
+}
+
 export interface Started {
   readonly activationId: string;
   /** Settles with the record once stored; never rejects. */
@@ -83,7 +115,8 @@ export class EngineCore extends EventEmitter<EngineEvents> {
     });
     this.balancer = new LeanBalancer<InvocationJob>(options, {
       run: async (job) => this.complete(await this.#invoker.run(job)),
-      abort: (job) => this.complete(abortedRecord(job)),
+      abort: (job) => this.complete(notRunRecord(job, ewError('EW_ENGINE_ABORTED', []).message)),
+      cancel: (job) => this.complete(notRunRecord(job, ewError('EW_CALLER_GONE', []).message)),
     });
   }
 
@@ -172,9 +205,13 @@ export class EngineCore extends EventEmitter<EngineEvents> {
     if (size > this.options.payloadLimit) throw ewError('EW_REQUEST_TOO_LARGE', [size, this.options.payloadLimit]);
     const params: unknown = JSON.parse(text);
     const activationId = context.activationId ?? newActivationId();
+    // Sequence components are started by the engine, not by a caller.
+    const caller = context.internal === true ? undefined : takeWebCaller();
+    const anonymous = caller?.anonymous === true;
     if (isSequence(action.exec)) {
-      if (context.internal !== true) this.balancer.checkAdmission(rootNamespace(action.namespace));
+      if (context.internal !== true) this.balancer.checkAdmission(rootNamespace(action.namespace), anonymous);
       const done = runSequence(this, action, params, activationId, context).then((record) => this.complete(record));
+      if (anonymous) this.balancer.holdAnonymous(rootNamespace(action.namespace), done);
       return { activationId, done };
     }
     const exec = action.exec;
@@ -197,7 +234,11 @@ export class EngineCore extends EventEmitter<EngineEvents> {
       ...(context.binding === undefined ? {} : { binding: context.binding }),
       ...(typeof network === 'string' && network !== '' ? { network } : {}),
     };
-    const done = this.balancer.submit(job, context.internal === true);
+    const done = this.balancer.submit(job, {
+      internal: context.internal === true,
+      anonymous,
+      ...(caller?.signal === undefined ? {} : { signal: caller.signal }),
+    });
     if (this.listenerCount('activation:queued') > 0) this.emit('activation:queued', info(job));
     return { activationId, done };
   }
@@ -239,7 +280,8 @@ function info(job: InvocationJob): EngineEvents['activation:queued'][0] {
   };
 }
 
-function abortedRecord(job: InvocationJob): StoredActivation {
+/** The record of a job that never ran: the engine closed first, or its web caller left while it was queued. */
+function notRunRecord(job: InvocationJob, message: string): StoredActivation {
   const now = Date.now();
   return {
     namespace: job.namespace,
@@ -252,7 +294,7 @@ function abortedRecord(job: InvocationJob): StoredActivation {
     end: now,
     duration: 0,
     ...(job.cause === undefined ? {} : { cause: job.cause }),
-    response: { statusCode: STATUS.INTERNAL_ERROR, result: { error: ewError('EW_ENGINE_ABORTED', []).message } },
+    response: { statusCode: STATUS.INTERNAL_ERROR, result: { error: message } },
     logs: [],
     annotations: [
       { key: 'path', value: `${job.action.namespace}/${job.action.name}` },

@@ -21,7 +21,7 @@ import { WorkerRuntime } from './runtimes/worker/worker-runtime';
 export interface EngineConfig extends EngineOptionsInput {
   /** Runtimes by name; `worker` and `process` are always available unless replaced by one of the same name. */
   readonly runtimes?: readonly Runtime[];
-  /** Where activation records go. @default a MemoryActivationStore holding `activationRetention` records */
+  /** Where activation records go. @default a MemoryActivationStore holding `activationRetention` records within `activationRetentionBytes` */
   readonly activationStore?: ActivationStore;
 }
 
@@ -54,7 +54,7 @@ export class Engine {
       runtimes.set(runtime.name, runtime);
     }
     if (!runtimes.has('worker')) runtimes.set('worker', new WorkerRuntime());
-    if (!runtimes.has('process')) runtimes.set('process', new ProcessRuntime());
+    if (!runtimes.has('process')) runtimes.set('process', new ProcessRuntime({ pidsLimit: this.options.processPidsLimit }));
     // Docker only when asked for: the daemon's socket is root-equivalent, and an engine that does not use it
     // should not touch it.
     const { docker } = this.options;
@@ -65,7 +65,7 @@ export class Engine {
     if (!runtimes.has(this.options.defaultRuntime)) {
       throw new TypeError(`Expected \`defaultRuntime\` to name a configured runtime (${[...runtimes.keys()].join(', ')}), got \`${this.options.defaultRuntime}\``);
     }
-    this.#core = new EngineCore(this.options, runtimes, activationStore ?? new MemoryActivationStore(this.options.activationRetention));
+    this.#core = new EngineCore(this.options, runtimes, activationStore ?? new MemoryActivationStore(this.options.activationRetention, this.options.activationRetentionBytes));
     this.actions = new ActionsApi(this.#core);
     this.triggers = new TriggersApi(this.#core);
     this.rules = new RulesApi(this.#core);

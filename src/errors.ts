@@ -115,9 +115,42 @@ export const ERROR_CODES = {
   EW_LIST_DOCS_WITH_COUNT: spec(400, () => "The parameter 'docs' is not permitted with 'count'."),
   EW_LIST_EPOCH_INVALID: spec(400, (value: string) => `Parameter is not a valid value for epoch seconds: ${value}`),
 
+  // REST API and web actions (the standalone server and the API mounted in Node-RED)
+  // A body field of the wrong JSON type (OpenWhisk's deserializer refuses these, with this prefix).
+  EW_FIELD_TYPE: spec(
+    400,
+    (field: string, type: string, value: string) => `The request content was malformed: '${field}' must be ${type}, got ${value}.`,
+  ),
+  EW_SERVER_BUSY: spec(
+    503,
+    (held: number, budget: number) =>
+      `The server is receiving too many request bodies at once (${held} of ${budget} bytes in transit); retry later.`,
+  ),
+  EW_THROTTLED_ANONYMOUS: spec(
+    429,
+    (count: number, allowed: number) =>
+      `Too many concurrent anonymous web action requests in flight (count: ${count}, allowed: ${allowed}).`,
+  ),
+  EW_CALLER_GONE: spec(503, () => 'The web action caller disconnected before the activation started; it was not run.'),
+  EW_WEB_RESPONSE_INVALID: spec(400, () => "Response is not valid 'message/http'."),
+
+  // Worker runtime: thrown inside the action's thread, so it fails like any error the action throws (502).
+  EW_WORKER_UNSUPPORTED: spec(
+    502,
+    (what: string) =>
+      `${what} is not available to actions on the worker runtime, which run inside Node-RED's process; run the action on the process or docker runtime.`,
+  ),
+
   // Engine
   EW_ENGINE_CLOSED: spec(503, () => 'The engine is shut down and accepts no new work.'),
   EW_ENGINE_ABORTED: spec(503, () => 'The engine shut down before the activation could run.'),
+
+  // Docker runtime
+  EW_DOCKER_SOCKET_TAMPERED: spec(
+    502,
+    (change: string) =>
+      `The action changed its container's socket folder (${change}): the engine does not connect to what the container put there, and has removed the container.`,
+  ),
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

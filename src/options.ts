@@ -60,6 +60,8 @@ export interface EngineOptions {
   readonly maxParallelStarts: number;
   /** Activation records kept in memory; the oldest are dropped first. @default 10000 */
   readonly activationRetention: number;
+  /** About how many bytes of activation records (their logs and results) are kept in memory; past it the oldest are dropped first. @default 268435456 */
+  readonly activationRetentionBytes: number;
   /** Longest a blocking invocation waits before it is demoted to an activation id (ms). @default 60000 */
   readonly maxBlockingWait: number;
   /** `close()` lets running activations finish for this long (ms), then aborts the rest. @default 10000 */
@@ -74,6 +76,20 @@ export interface EngineOptions {
   readonly codeLimit: number;
   /** Atomic actions a sequence may run after nested sequences are inlined. @default 50 */
   readonly sequenceMaxLength: number;
+  /** Share (0..1) of `concurrentInvocations`, and of `httpBodyBudget`, that anonymous web action callers may hold; past it they get 429 and 503, while authenticated callers keep the rest. @default 0.25 */
+  readonly webInvocationShare: number;
+  /** REST API: request body bytes held at once across all requests; a body that would go past it is refused with 503, not buffered. @default 104857600 */
+  readonly httpBodyBudget: number;
+  /** `edgewhisk serve`: a client must send its request headers within this many ms, or the connection is closed. @default 20000 */
+  readonly httpHeadersTimeout: number;
+  /** `edgewhisk serve`: a client must send its whole request (headers and body) within this many ms. @default 120000 */
+  readonly httpRequestTimeout: number;
+  /** `edgewhisk serve`: an idle keep-alive connection is closed after this many ms. @default 10000 */
+  readonly httpKeepAliveTimeout: number;
+  /** `edgewhisk serve`: open connections at most; further ones are closed at once. @default 1000 */
+  readonly httpMaxConnections: number;
+  /** Processes an action on the `process` runtime may have running at once besides its runtime (everything its proxy started, detached or not); past it the container is killed. @default 64 */
+  readonly processPidsLimit: number;
   /** Ranges and defaults of per-action limits. */
   readonly limits: ActionLimitRanges;
   /** The Docker runtime: connection, images, hardening (see the Docker options table). */
@@ -93,6 +109,7 @@ export const DEFAULTS: EngineOptions = Object.freeze({
   pauseGrace: 10_000, // 10 s, OpenWhisk's pause-grace
   maxParallelStarts: 4,
   activationRetention: 10_000,
+  activationRetentionBytes: 268_435_456, // 256 MB: 25 records at the 10 MB log limit; small records reach activationRetention first
   maxBlockingWait: 60_000,
   closeTimeout: 10_000, // leaves headroom under Node-RED's 15 s nodeCloseTimeout
   payloadLimit: 1_048_576, // 1 MB
@@ -100,6 +117,13 @@ export const DEFAULTS: EngineOptions = Object.freeze({
   parametersLimit: 1_048_576, // 1 MB
   codeLimit: 50_331_648, // 48 MB
   sequenceMaxLength: 50,
+  webInvocationShare: 0.25,
+  httpBodyBudget: 104_857_600, // 100 MB: two action bodies at the code limit, or a hundred invocation payloads
+  httpHeadersTimeout: 20_000,
+  httpRequestTimeout: 120_000, // a 49 MB action body at 4 Mbit/s
+  httpKeepAliveTimeout: 10_000,
+  httpMaxConnections: 1_000,
+  processPidsLimit: 64, // a fork bomb stops here; docker.pidsLimit counts threads too, hence its larger figure
   limits: Object.freeze({
     timeout: Object.freeze({ min: 100, max: 300_000, default: 60_000 }),
     memory: Object.freeze({ min: 128, max: 512, default: 256 }),
@@ -141,12 +165,19 @@ const POSITIVE_INTEGERS = [
   'idleTimeout',
   'maxParallelStarts',
   'activationRetention',
+  'activationRetentionBytes',
   'maxBlockingWait',
   'payloadLimit',
   'resultLimit',
   'parametersLimit',
   'codeLimit',
   'sequenceMaxLength',
+  'httpBodyBudget',
+  'httpHeadersTimeout',
+  'httpRequestTimeout',
+  'httpKeepAliveTimeout',
+  'httpMaxConnections',
+  'processPidsLimit',
 ] as const;
 // concurrentInvocations may be 0: OpenWhisk then refuses everything with `allowed: 0`.
 const NON_NEGATIVE_INTEGERS = ['concurrentInvocations', 'prewarmCount', 'pauseGrace', 'closeTimeout'] as const;
@@ -204,6 +235,18 @@ export function resolveOptions(input: EngineOptionsInput = {}): EngineOptions {
   });
   if (merged.maxBlockingWait > 60_000) {
     throw new TypeError(`Expected \`maxBlockingWait\` to be at most 60000 (OpenWhisk's maximum), got ${describe(merged.maxBlockingWait)}`);
+  }
+  if (typeof merged.webInvocationShare !== 'number' || !(merged.webInvocationShare >= 0 && merged.webInvocationShare <= 1)) {
+    throw new TypeError(`Expected \`webInvocationShare\` to be a number from 0 to 1, got ${describe(merged.webInvocationShare)}`);
+  }
+  // The largest body the REST API takes is an action's (its code plus 1 MB for the rest) or an invocation payload: a
+  // smaller budget could never take one.
+  const largestBody = Math.max(merged.codeLimit + 1_048_576, merged.payloadLimit);
+  if (merged.httpBodyBudget < largestBody) {
+    throw new TypeError(`Expected \`httpBodyBudget\` to hold the largest request body (codeLimit + 1048576, or payloadLimit: ${largestBody}), got ${describe(merged.httpBodyBudget)}`);
+  }
+  if (merged.httpHeadersTimeout > merged.httpRequestTimeout) {
+    throw new TypeError(`Expected \`httpHeadersTimeout\` to be at most \`httpRequestTimeout\` (${merged.httpRequestTimeout}), got ${describe(merged.httpHeadersTimeout)}`);
   }
   if (merged.memoryBudget < limits.memory.min) {
     throw new TypeError(`Expected \`memoryBudget\` to hold at least one container of ${limits.memory.min} MB, got ${describe(merged.memoryBudget)}`);

@@ -191,7 +191,7 @@ export class ActionsApi {
       limits,
       annotations,
       version: nextVersion(body['version'] ?? options.version, existing?.version),
-      publish: Boolean(body['publish'] ?? options.publish ?? existing?.publish ?? false),
+      publish: publishFlag(body['publish'] ?? options.publish, existing?.publish ?? false),
       updated: monotonicNow(),
     };
     core.entities.put('action', doc);
@@ -241,6 +241,13 @@ export class ActionsApi {
       ...(image === undefined ? {} : { image }),
     };
   }
+}
+
+/** `publish` as given (a boolean, nothing else: `Boolean("false")` is true), else `fallback`. */
+function publishFlag(given: unknown, fallback: boolean): boolean {
+  if (given === undefined) return fallback;
+  if (typeof given !== 'boolean') throw ewError('EW_FIELD_TYPE', ['publish', 'a boolean', JSON.stringify(given) ?? String(given)]);
+  return given;
 }
 
 /** `timeout` (the blocking wait) must be 1..60000 ms, as OpenWhisk's `?timeout`. */

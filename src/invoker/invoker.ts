@@ -66,7 +66,8 @@ export class Invoker {
 
   async run(job: InvocationJob): Promise<StoredActivation> {
     const { action } = job;
-    const logs = new LogCollector(action.limits.logs * 1024 * 1024);
+    const logLimit = action.limits.logs * 1024 * 1024;
+    const logs = new LogCollector(logLimit);
     let lease: Lease;
     try {
       lease = await this.#pool.acquire({
@@ -100,7 +101,7 @@ export class Invoker {
     try {
       if (lease.needsInit) {
         const initOutcome = await this.#withTimeout(lease.container, lease.container.init(
-          { name: action.name, main: job.exec.main ?? 'main', code: job.exec.code, binary: job.exec.binary, env: job.initEnv },
+          { name: action.name, main: job.exec.main ?? 'main', code: job.exec.code, binary: job.exec.binary, env: job.initEnv, logLimit },
           sink,
         ), timeout);
         initTime = Date.now() - start;

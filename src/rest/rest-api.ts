@@ -5,98 +5,36 @@
  * Every answer is JSON with OpenWhisk's statuses; errors are `{"error": "<message>", "code": "<transaction id>"}`.
  * Nothing a client sends can throw out of the handler: malformed JSON, wrong types, odd paths and oversize bodies
  * all get a status and a message, and the server keeps serving.
+ *
+ * A request's route, method and credentials are settled before its body is read, and each route reads at most what
+ * it can use: an action's code for an action PUT, an invocation payload for an invoke or a fire, an entity's
+ * parameters and annotations for the other PUTs (body-reader.ts, json-body.ts).
  */
-import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Activation } from '../activations/record';
 import type { Engine } from '../engine';
 import { ewError, isEdgeWhiskError } from '../errors';
-import { checkWaitTimeout } from '../api/actions-api';
+import { credentialsMatch } from './basic-auth';
+import { BodyReader } from './body-reader';
+import { HttpError, send, sendError, transactionId } from './http-reply';
+import { parseJsonBody } from './json-body';
+import { epochParams, flag, listParams, waitTimeout } from './query';
 import { createWebActions, parseWebPath } from './web-actions';
 
 export interface RestApiOptions {
   /** `uuid:key` credentials every route requires (HTTP Basic, as OpenWhisk). */
   readonly auth: string;
-  /** Largest request body in bytes. @default the engine's code limit plus 1 MB */
+  /** Largest action PUT body in bytes (other routes take less). @default the engine's code limit plus 1 MB */
   readonly bodyLimit?: number;
 }
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-const JSON_HEADERS = { 'Content-Type': 'application/json; charset=utf-8' };
 const NOT_FOUND = 'The requested resource does not exist.';
 const BAD_AUTH = 'The supplied authentication is invalid.';
 const METHOD_NOT_ALLOWED = 'Method not allowed.';
-
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function transactionId(): string {
-  return randomBytes(16).toString('hex');
-}
-
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  if (res.headersSent) return;
-  if (status === 204) {
-    res.writeHead(204, headers);
-    res.end();
-    return;
-  }
-  const data = Buffer.from(JSON.stringify(body) ?? 'null', 'utf8');
-  res.writeHead(status, { ...JSON_HEADERS, 'Content-Length': String(data.length), ...headers });
-  res.end(data);
-}
-
-function sendError(res: ServerResponse, status: number, message: string, code = transactionId()): void {
-  send(res, status, { error: message, code });
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      req.resume();
-      reject(ewError('EW_REQUEST_TOO_LARGE', [declared, limit]));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > limit) {
-        failed = true;
-        chunks.length = 0;
-        reject(ewError('EW_REQUEST_TOO_LARGE', [size, limit]));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!failed) resolve(Buffer.concat(chunks, size));
-    });
-    req.on('error', (error) => {
-      if (!failed) reject(error);
-    });
-  });
-}
-
-async function jsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  const raw = await readBody(req, limit);
-  if (raw.length === 0) return undefined;
-  try {
-    return JSON.parse(raw.toString('utf8')) as unknown;
-  } catch {
-    throw new HttpError(400, 'The request content was malformed:\nInvalid JSON.');
-  }
-}
+/** Room for an entity's small fields (names, kind, limits, version) besides its parameters and annotations. */
+const ENTITY_SLACK = 65_536;
 
 function objectBody(body: unknown): Record<string, unknown> {
   if (body === undefined || body === null) return {};
@@ -104,17 +42,10 @@ function objectBody(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-/** A boolean query parameter, read as akka-http (OpenWhisk's server) reads one. */
-function flag(query: URLSearchParams, name: string): boolean {
-  const value = query.get(name)?.toLowerCase();
-  return value === '' || value === 'true' || value === 'yes' || value === 'on' || value === '1';
-}
-
-function authorized(header: string | undefined, expected: Buffer): boolean {
-  // The scheme name is case-insensitive (RFC 7235).
-  if (header === undefined || !/^basic /i.test(header)) return false;
-  const given = Buffer.from(Buffer.from(header.slice(6).trim(), 'base64').toString('utf8'));
-  return given.length === expected.length && timingSafeEqual(given, expected);
+/** `publish` is a boolean: the string "false" must not be stored as true. */
+function checkPublish(body: Record<string, unknown>): void {
+  const publish = body['publish'];
+  if (publish !== undefined && typeof publish !== 'boolean') throw ewError('EW_FIELD_TYPE', ['publish', 'a boolean', JSON.stringify(publish) ?? String(publish)]);
 }
 
 /** Splits `/api/v1/namespaces/{ns}/{collection}/{name...}` into its parts, decoding each segment. */
@@ -138,8 +69,20 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
     throw new TypeError('Expected `auth` to be credentials of the form uuid:key');
   }
   const expected = Buffer.from(options.auth, 'utf8');
-  const limit = options.bodyLimit ?? engine.options.codeLimit + 1_048_576;
-  const ns = engine.options.namespace;
+  const o = engine.options;
+  const actionLimit = options.bodyLimit ?? o.codeLimit + 1_048_576;
+  if (!Number.isInteger(actionLimit) || actionLimit < 1 || actionLimit > o.httpBodyBudget) {
+    throw new TypeError(`Expected \`bodyLimit\` to be a positive integer up to httpBodyBudget (${o.httpBodyBudget}), got \`${String(options.bodyLimit)}\``);
+  }
+  /** Body caps per route; the structure cap bounds what JSON.parse has to build besides the largest string. */
+  const caps = {
+    action: { cap: actionLimit, structure: 2 * o.parametersLimit + ENTITY_SLACK },
+    payload: { cap: o.payloadLimit, structure: Infinity },
+    entity: { cap: 2 * o.parametersLimit + ENTITY_SLACK, structure: Infinity },
+    rule: { cap: o.parametersLimit + ENTITY_SLACK, structure: Infinity },
+  } as const;
+  const bodies = new BodyReader(o.httpBodyBudget, o.webInvocationShare);
+  const ns = o.namespace;
 
   /** `_` and the configured namespace are the same; any other is not this key's to touch. */
   const checkNamespace = (namespace: string): void => {
@@ -154,17 +97,18 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
     return `/${ns}/${rest.join('/')}`;
   };
 
-  const invoke = async (res: ServerResponse, name: string, query: URLSearchParams, body: unknown): Promise<void> => {
+  /** The JSON body of `req`, at most `cap.cap` bytes; read only once the route has accepted the request. */
+  const jsonBody = async (req: IncomingMessage, res: ServerResponse, cap: { cap: number; structure: number }): Promise<unknown> =>
+    parseJsonBody(await bodies.read(req, res, { cap: cap.cap }), cap.structure);
+
+  const invoke = async (req: IncomingMessage, res: ServerResponse, name: string, query: URLSearchParams): Promise<void> => {
     const blocking = flag(query, 'blocking');
-    const timeoutParam = query.get('timeout');
-    let wait = engine.options.maxBlockingWait;
-    // OpenWhisk checks `timeout` whenever it is given, blocking or not.
-    if (timeoutParam !== null) {
-      const t = Number(timeoutParam);
-      checkWaitTimeout(Number.isInteger(t) ? t : -1);
-      wait = Math.min(t, wait);
-    }
-    const started = await engine.actions.start({ name, params: body ?? {} });
+    // OpenWhisk checks `timeout` whenever it is given, blocking or not; before the body is read.
+    const wait = Math.min(waitTimeout(query) ?? o.maxBlockingWait, o.maxBlockingWait);
+    // The payload is read and handed over here, so that neither it nor its raw bytes stay alive during the wait.
+    const started = await jsonBody(req, res, caps.payload)
+      .then((body) => engine.actions.start({ name, params: body ?? {} }))
+      .finally(() => bodies.release(req));
     const header = { 'x-openwhisk-activation-id': started.activationId };
     if (!blocking) {
       started.activation.catch(() => undefined);
@@ -190,16 +134,16 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
     send(res, status, activation, header);
   };
 
-  const web = createWebActions(engine, expected, engine.options.payloadLimit);
+  const web = createWebActions(engine, expected, bodies);
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     // Web actions answer anyone (unless the action requires credentials), so they are routed before auth.
     const webTarget = parseWebPath(url.pathname);
-    if (webTarget !== undefined) return web(req, res, webTarget, url.searchParams, await readBody(req, limit));
+    if (webTarget !== undefined) return web(req, res, webTarget, url.searchParams);
     const target = route(url.pathname);
     if (target === undefined) throw new HttpError(404, NOT_FOUND);
-    if (!authorized(req.headers.authorization, expected)) {
+    if (!credentialsMatch(req.headers.authorization, expected)) {
       res.setHeader('WWW-Authenticate', 'Basic realm="EdgeWhisk"');
       throw new HttpError(401, BAD_AUTH);
     }
@@ -210,19 +154,16 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
       return send(res, 200, [ns]);
     }
     const { namespace, collection, rest } = target;
-    const listOptions = {
+    const listOptions = () => ({
       namespace: ns,
-      ...(query.has('limit') ? { limit: query.get('limit') as string } : {}),
-      ...(query.has('skip') ? { skip: query.get('skip') as string } : {}),
+      ...listParams(query, collection),
       ...(flag(query, 'count') ? { count: true } : {}),
-    };
-    const readBodyIfAny = async (): Promise<unknown> => (method === 'GET' || method === 'DELETE' ? undefined : jsonBody(req, limit));
+    });
 
     switch (collection) {
       case 'limits': {
         if (method !== 'GET') throw new HttpError(405, METHOD_NOT_ALLOWED);
         checkNamespace(namespace);
-        const o = engine.options;
         return send(res, 200, {
           concurrentInvocations: o.concurrentInvocations,
           maxQueued: o.maxQueued,
@@ -240,33 +181,35 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
         if (rest.length === 0) {
           if (method !== 'GET') throw new HttpError(405, METHOD_NOT_ALLOWED);
           checkNamespace(namespace);
-          return send(res, 200, await engine.actions.list(listOptions));
+          return send(res, 200, await engine.actions.list(listOptions()));
         }
         const name = entity(namespace, rest);
         if (method === 'GET') return send(res, 200, await engine.actions.get({ name, code: query.get('code') !== 'false' }));
         if (method === 'DELETE') return send(res, 200, await engine.actions.delete({ name }));
         if (method === 'PUT') {
-          const body = objectBody(await readBodyIfAny());
+          const body = objectBody(await jsonBody(req, res, caps.action));
+          checkPublish(body);
           return send(res, 200, await engine.actions.create({ name, action: body, overwrite: flag(query, 'overwrite') }));
         }
-        if (method === 'POST') return invoke(res, name, query, await readBodyIfAny());
+        if (method === 'POST') return invoke(req, res, name, query);
         throw new HttpError(405, METHOD_NOT_ALLOWED);
       }
       case 'triggers': {
         if (rest.length === 0) {
           if (method !== 'GET') throw new HttpError(405, METHOD_NOT_ALLOWED);
           checkNamespace(namespace);
-          return send(res, 200, await engine.triggers.list(listOptions));
+          return send(res, 200, await engine.triggers.list(listOptions()));
         }
         const name = entity(namespace, rest);
         if (method === 'GET') return send(res, 200, await engine.triggers.get({ name }));
         if (method === 'DELETE') return send(res, 200, await engine.triggers.delete({ name }));
         if (method === 'PUT') {
-          const body = objectBody(await readBodyIfAny());
+          const body = objectBody(await jsonBody(req, res, caps.entity));
+          checkPublish(body);
           return send(res, 200, await engine.triggers.create({ name, trigger: body, overwrite: flag(query, 'overwrite') }));
         }
         if (method === 'POST') {
-          const body = objectBody(await readBodyIfAny());
+          const body = objectBody(await jsonBody(req, res, caps.payload));
           const fired = await engine.triggers.invoke({ name, params: body });
           if (fired.activationId === undefined) return send(res, 204, undefined);
           return send(res, 202, { activationId: fired.activationId }, { 'x-openwhisk-activation-id': fired.activationId });
@@ -277,13 +220,13 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
         if (rest.length === 0) {
           if (method !== 'GET') throw new HttpError(405, METHOD_NOT_ALLOWED);
           checkNamespace(namespace);
-          return send(res, 200, await engine.rules.list(listOptions));
+          return send(res, 200, await engine.rules.list(listOptions()));
         }
         const name = entity(namespace, rest);
         if (method === 'GET') return send(res, 200, await engine.rules.get({ name }));
         if (method === 'DELETE') return send(res, 200, await engine.rules.delete({ name }));
         if (method === 'PUT') {
-          const body = objectBody(await readBodyIfAny());
+          const body = objectBody(await jsonBody(req, res, caps.rule));
           const status = body['status'];
           return send(
             res,
@@ -299,7 +242,7 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
           );
         }
         if (method === 'POST') {
-          const body = objectBody(await readBodyIfAny());
+          const body = objectBody(await jsonBody(req, res, caps.rule));
           if (body['status'] === 'active') return send(res, 200, await engine.rules.enable({ name }));
           if (body['status'] === 'inactive') return send(res, 200, await engine.rules.disable({ name }));
           throw ewError('EW_RULE_STATUS_INVALID', [String(body['status'])]);
@@ -310,13 +253,14 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
         if (rest.length === 0) {
           if (method !== 'GET') throw new HttpError(405, METHOD_NOT_ALLOWED);
           checkNamespace(namespace);
-          return send(res, 200, await engine.packages.list({ ...listOptions, public: flag(query, 'public') }));
+          return send(res, 200, await engine.packages.list({ ...listOptions(), public: flag(query, 'public') }));
         }
         const name = entity(namespace, rest);
         if (method === 'GET') return send(res, 200, await engine.packages.get({ name }));
         if (method === 'DELETE') return send(res, 200, await engine.packages.delete({ name, force: flag(query, 'force') }));
         if (method === 'PUT') {
-          const body = objectBody(await readBodyIfAny());
+          const body = objectBody(await jsonBody(req, res, caps.entity));
+          checkPublish(body);
           return send(res, 200, await engine.packages.create({ name, package: body, overwrite: flag(query, 'overwrite') }));
         }
         throw new HttpError(405, METHOD_NOT_ALLOWED);
@@ -326,10 +270,9 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
         checkNamespace(namespace);
         if (rest.length === 0) {
           const listed = await engine.activations.list({
-            ...listOptions,
+            ...listOptions(),
             ...(query.has('name') ? { name: query.get('name') as string } : {}),
-            ...(query.has('since') ? { since: query.get('since') as string } : {}),
-            ...(query.has('upto') ? { upto: query.get('upto') as string } : {}),
+            ...epochParams(query),
             docs: flag(query, 'docs'),
             count: flag(query, 'count'),
           });
@@ -350,6 +293,7 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
   return (req, res) => {
     handle(req, res).catch((error: unknown) => {
       if (error instanceof HttpError) return sendError(res, error.status, error.message);
+      if (isEdgeWhiskError(error, 'EW_SERVER_BUSY')) return sendError(res, 503, error.message, { 'Retry-After': '1' });
       if (isEdgeWhiskError(error)) return sendError(res, error.statusCode, error.message);
       // Misuse of an engine API by the request (wrong types) is the client's error, not the server's.
       if (error instanceof TypeError) return sendError(res, 400, error.message);

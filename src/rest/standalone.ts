@@ -10,6 +10,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createEngine, type Engine, type EngineConfig } from '../engine';
 import { createRestApi } from './rest-api';
+import { applyServerLimits, serverOptions } from './server-limits';
 
 export interface StandaloneOptions {
   /** @default 3233 (OpenWhisk standalone's port) */
@@ -28,6 +29,8 @@ export interface Standalone {
   readonly server: Server;
   readonly url: string;
   readonly auth: string;
+  /** Where the credentials are kept, when they were not passed as `auth`. */
+  readonly authFile?: string;
   close(): Promise<void>;
 }
 
@@ -52,10 +55,11 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
   const port = options.port ?? 3233;
   const host = options.host ?? '127.0.0.1';
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new TypeError(`Expected \`port\` to be a port number, got \`${String(options.port)}\``);
-  const auth = options.auth ?? loadOrCreateAuth(options.authFile ?? defaultAuthFile());
+  const authFile = options.auth === undefined ? (options.authFile ?? defaultAuthFile()) : undefined;
+  const auth = options.auth ?? loadOrCreateAuth(authFile as string);
   const engine = createEngine(options.engine ?? {});
-  const server = createServer(createRestApi(engine, { auth }));
-  server.keepAliveTimeout = 65_000;
+  const server = createServer(serverOptions(engine.options), createRestApi(engine, { auth }));
+  applyServerLimits(server, engine.options);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -70,6 +74,7 @@ export async function startStandalone(options: StandaloneOptions = {}): Promise<
     server,
     url,
     auth,
+    ...(authFile === undefined ? {} : { authFile }),
     close: async () => {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,21 +1,31 @@
 /**
  * Web actions (openwhisk-semantics §7): `/api/v1/web/{ns}/{pkg|default}/{action}.{ext}` runs an action annotated
  * `web-export` for any HTTP client, without credentials unless the action asks for them, and projects its result
- * onto the HTTP response: `.http` as `{statusCode, headers, body}`, `.json` as JSON, `.html`/`.text`/`.svg` from the
- * result's property of that name.
+ * onto the HTTP response (see web-response.ts).
+ *
+ * Anyone on the network can call this route, so it spends nothing before it knows the request can be served: the
+ * action is looked up and the credentials it requires are checked before the body is read, and the body is then an
+ * invocation payload, capped at `payloadLimit`. A caller without the namespace's credentials is anonymous: its
+ * activations count against the anonymous share of the namespace's in-flight limit, and one whose caller has hung up
+ * before it started is dropped from the queue instead of run.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Activation } from '../activations/record';
 import type { Engine } from '../engine';
+import { runAsWebCaller } from '../engine-core';
 import { annotation, type KeyValue } from '../entities/types';
 import { isEdgeWhiskError } from '../errors';
+import { credentialsMatch } from './basic-auth';
+import type { BodyReader } from './body-reader';
+import { JSON_MAX_DEPTH, scanJson } from './json-body';
+import { project, reply, replyJson } from './web-response';
 
 const EXTENSIONS = new Set(['json', 'http', 'html', 'text', 'svg']);
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
 const CORS_METHODS = 'OPTIONS, GET, DELETE, POST, PUT, HEAD, PATCH';
 const CORS_HEADERS = 'Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent';
 const BINARY_TYPES = /^(image|audio|video)\/|^application\/(octet-stream|pdf|zip|gzip)/;
+const NOT_FOUND = 'The requested resource does not exist.';
 const RESERVED = 'Request defines parameters that are not allowed (e.g., reserved properties).';
 
 interface WebTarget {
@@ -44,25 +54,17 @@ export function parseWebPath(pathname: string): WebTarget | undefined {
   return { namespace, name, ext, path: extra.length === 0 ? '' : `/${extra.join('/')}` };
 }
 
-function reply(res: ServerResponse, status: number, headers: Record<string, string | number | string[]>, body?: Buffer): void {
-  if (res.headersSent) return;
-  const data = body ?? Buffer.alloc(0);
-  res.writeHead(status, { ...headers, 'Content-Length': data.length });
-  res.end(data);
-}
-
-function replyJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  reply(res, status, { 'Content-Type': 'application/json', ...headers }, Buffer.from(JSON.stringify(value) ?? 'null'));
-}
-
 function truthy(value: unknown): boolean {
   return value === true || value === 'true' || value === 'yes';
 }
 
-function parseBody(raw: Buffer, contentType: string): { fields?: Record<string, unknown>; body?: string } {
+/** The body as parameters: a JSON object's fields, form fields, or the text (base64 for binary types) as `__ow_body`. */
+function parseBody(raw: Buffer, contentType: string): { fields?: Record<string, unknown>; body?: string; tooDeep?: true } {
   if (raw.length === 0) return {};
   const type = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
   if (type === 'application/json') {
+    // Nesting that deep would parse, then overflow the stack of whatever walks the parameters.
+    if (scanJson(raw, JSON_MAX_DEPTH).depth > JSON_MAX_DEPTH) return { tooDeep: true };
     try {
       const value = JSON.parse(raw.toString('utf8')) as unknown;
       if (value !== null && typeof value === 'object' && !Array.isArray(value)) return { fields: value as Record<string, unknown> };
@@ -76,25 +78,26 @@ function parseBody(raw: Buffer, contentType: string): { fields?: Record<string, 
   return { body: raw.toString('base64') };
 }
 
-export function createWebActions(engine: Engine, auth: Buffer, bodyLimit: number) {
-  const credentialsMatch = (header: string | undefined): boolean => {
-    if (header === undefined || !/^basic /i.test(header)) return false;
-    const given = Buffer.from(Buffer.from(header.slice(6).trim(), 'base64').toString('utf8'));
-    return given.length === auth.length && timingSafeEqual(given, auth);
-  };
+/** Refuses the request; a body it came with is not read (see `lingerIfUnread`). */
+function refuse(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  replyJson(res, status, { error: message }, headers);
+}
 
-  return async function handleWeb(req: IncomingMessage, res: ServerResponse, target: WebTarget, query: URLSearchParams, raw: Buffer): Promise<void> {
+export function createWebActions(engine: Engine, auth: Buffer, bodies: BodyReader) {
+  const ns = engine.options.namespace;
+
+  return async function handleWeb(req: IncomingMessage, res: ServerResponse, target: WebTarget, query: URLSearchParams): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
-    if (!METHODS.has(method)) return replyJson(res, 405, { error: 'Method not allowed.' });
-    if (target.namespace !== '_' && target.namespace !== engine.options.namespace) return replyJson(res, 404, { error: 'The requested resource does not exist.' });
+    if (!METHODS.has(method)) return refuse(res, 405, 'Method not allowed.');
+    if (target.namespace !== '_' && target.namespace !== ns) return refuse(res, 404, NOT_FOUND);
     let action: Record<string, unknown>;
     try {
-      action = await engine.actions.get({ name: `/${engine.options.namespace}/${target.name}`, code: false });
+      action = await engine.actions.get({ name: `/${ns}/${target.name}`, code: false });
     } catch {
-      return replyJson(res, 404, { error: 'The requested resource does not exist.' });
+      return refuse(res, 404, NOT_FOUND);
     }
     const annotations = action['annotations'] as KeyValue[];
-    if (!truthy(annotation(annotations, 'web-export'))) return replyJson(res, 404, { error: 'The requested resource does not exist.' });
+    if (!truthy(annotation(annotations, 'web-export'))) return refuse(res, 404, NOT_FOUND);
 
     if (method === 'OPTIONS' && !truthy(annotation(annotations, 'web-custom-options'))) {
       const requested = req.headers['access-control-request-headers'];
@@ -105,43 +108,70 @@ export function createWebActions(engine: Engine, auth: Buffer, bodyLimit: number
       });
     }
 
+    // The namespace's own credentials make the caller its owner; anyone else is anonymous.
+    const owner = credentialsMatch(req.headers.authorization, auth);
     const requireAuth = annotation(annotations, 'require-whisk-auth');
-    let user: string | undefined;
     if (requireAuth === true) {
-      if (!credentialsMatch(req.headers.authorization)) return replyJson(res, 401, { error: 'Not Authorized' });
-      user = engine.options.namespace;
+      if (!owner) return refuse(res, 401, 'Not Authorized');
     } else if (typeof requireAuth === 'string' || typeof requireAuth === 'number') {
-      if (req.headers['x-require-whisk-auth'] !== String(requireAuth)) return replyJson(res, 401, { error: 'Not Authorized' });
+      if (req.headers['x-require-whisk-auth'] !== String(requireAuth)) return refuse(res, 401, 'Not Authorized');
     }
 
-    if (raw.length > bodyLimit) return replyJson(res, 413, { error: `Request larger than allowed: ${raw.length} > ${bodyLimit} bytes.` });
-    const headers: Record<string, string> = {};
-    for (const [key, value] of Object.entries(req.headers)) headers[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
-    const rawHttp = truthy(annotation(annotations, 'raw-http'));
-    const params: Record<string, unknown> = {};
-    if (rawHttp) {
-      if (raw.length > 0) params['__ow_body'] = BINARY_TYPES.test(headers['content-type'] ?? '') || !(headers['content-type'] ?? '').startsWith('text/') ? raw.toString('base64') : raw.toString('utf8');
-      params['__ow_query'] = query.toString();
-    } else {
-      for (const [key, value] of query) params[key] = value;
-      const parsed = parseBody(raw, headers['content-type'] ?? '');
-      if (parsed.fields !== undefined) Object.assign(params, parsed.fields);
-      if (parsed.body !== undefined) params['__ow_body'] = parsed.body;
-    }
-    // The HTTP context belongs to the system: a request may not supply any of it itself.
-    for (const key of Object.keys(params)) {
-      if (key.startsWith('__ow_') && !(key === '__ow_body' || key === '__ow_query')) return replyJson(res, 400, { error: RESERVED });
-    }
-    params['__ow_method'] = method.toLowerCase();
-    params['__ow_headers'] = headers;
-    params['__ow_path'] = target.path;
-    if (user !== undefined) params['__ow_user'] = user;
+    // The caller is gone when the connection closes before the answer was sent.
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
+    /**
+     * Reads the body into the action's parameters and starts the activation; answers and returns `undefined` if
+     * the request is refused. The raw body and the parameters live only while this runs, not while the caller
+     * waits for the result, so its bytes are given back to the budget when it returns.
+     */
+    const begin = async (): Promise<{ activationId: string; activation: Promise<Activation> } | undefined> => {
+      let raw: Buffer;
+      try {
+        raw = await bodies.read(req, res, { cap: engine.options.payloadLimit, anonymous: !owner });
+      } catch (error) {
+        const busy = isEdgeWhiskError(error, 'EW_SERVER_BUSY') ? { 'Retry-After': '1' } : {};
+        refuse(res, isEdgeWhiskError(error) ? error.statusCode : 400, error instanceof Error ? error.message : String(error), busy);
+        return undefined;
+      }
+      const headers: Record<string, string> = {};
+      for (const [key, value] of Object.entries(req.headers)) headers[key.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+      const params: Record<string, unknown> = {};
+      if (truthy(annotation(annotations, 'raw-http'))) {
+        if (raw.length > 0) params['__ow_body'] = BINARY_TYPES.test(headers['content-type'] ?? '') || !(headers['content-type'] ?? '').startsWith('text/') ? raw.toString('base64') : raw.toString('utf8');
+        params['__ow_query'] = query.toString();
+      } else {
+        for (const [key, value] of query) params[key] = value;
+        const parsed = parseBody(raw, headers['content-type'] ?? '');
+        if (parsed.tooDeep === true) {
+          replyJson(res, 400, { error: `The request content was malformed:\nJSON nested deeper than ${JSON_MAX_DEPTH} levels.` });
+          return undefined;
+        }
+        if (parsed.fields !== undefined) Object.assign(params, parsed.fields);
+        if (parsed.body !== undefined) params['__ow_body'] = parsed.body;
+      }
+      // The HTTP context belongs to the system: a request may not supply any of it itself.
+      for (const key of Object.keys(params)) {
+        if (key.startsWith('__ow_') && !(key === '__ow_body' || key === '__ow_query')) {
+          replyJson(res, 400, { error: RESERVED });
+          return undefined;
+        }
+      }
+      params['__ow_method'] = method.toLowerCase();
+      params['__ow_headers'] = headers;
+      params['__ow_path'] = target.path;
+      if (owner && requireAuth === true) params['__ow_user'] = ns;
+      return runAsWebCaller({ anonymous: !owner, signal: gone.signal }, () => engine.actions.start({ name: `/${ns}/${target.name}`, params }));
+    };
 
     let activation: Activation;
     try {
-      const started = await engine.actions.start({ name: `/${engine.options.namespace}/${target.name}`, params });
-      activation = await started.activation;
+      const started = await begin().finally(() => bodies.release(req));
+      if (started === undefined) return;
       res.setHeader('x-openwhisk-activation-id', started.activationId);
+      activation = await started.activation;
     } catch (error) {
       const status = isEdgeWhiskError(error) ? error.statusCode : 500;
       return replyJson(res, status, { error: error instanceof Error ? error.message : String(error) });
@@ -152,40 +182,4 @@ export function createWebActions(engine: Engine, auth: Buffer, bodyLimit: number
     const projected = activation.response.statusCode === 1 && typeof result?.['error'] === 'object' ? (result['error'] as Record<string, unknown>) : result;
     return project(res, target.ext, projected, activation.response.statusCode === 1, method === 'HEAD');
   };
-}
-
-function project(res: ServerResponse, ext: string, result: Record<string, unknown>, failed: boolean, head: boolean): void {
-  const send = (status: number, headers: Record<string, string | number | string[]>, body: Buffer): void =>
-    reply(res, status, headers, head ? Buffer.alloc(0) : body);
-  if (ext === 'json') return send(failed ? 400 : 200, { 'Content-Type': 'application/json' }, Buffer.from(JSON.stringify(result)));
-  if (ext === 'html' || ext === 'text' || ext === 'svg') {
-    const value = result[ext];
-    if (typeof value !== 'string') return send(400, { 'Content-Type': 'application/json' }, Buffer.from(JSON.stringify({ error: `The action did not return a '${ext}' property.` })));
-    const type = ext === 'html' ? 'text/html; charset=utf-8' : ext === 'svg' ? 'image/svg+xml' : 'text/plain; charset=utf-8';
-    return send(failed ? 400 : 200, { 'Content-Type': type }, Buffer.from(value, 'utf8'));
-  }
-  // .http: {statusCode, headers, body}.
-  const headers: Record<string, string | number | string[]> = {};
-  const given = result['headers'];
-  if (given !== null && typeof given === 'object') {
-    for (const [key, value] of Object.entries(given as Record<string, unknown>)) {
-      if (Array.isArray(value)) headers[key] = value.map(String);
-      else if (['string', 'number', 'boolean'].includes(typeof value)) headers[key] = String(value);
-    }
-  }
-  const contentType = Object.entries(headers).find(([k]) => k.toLowerCase() === 'content-type')?.[1];
-  const body = result['body'];
-  const empty = body === undefined || body === null || body === '';
-  let data = Buffer.alloc(0);
-  if (!empty) {
-    if (typeof body === 'string') {
-      data = typeof contentType === 'string' && BINARY_TYPES.test(contentType) ? Buffer.from(body, 'base64') : Buffer.from(body, 'utf8');
-      if (contentType === undefined) headers['Content-Type'] = 'text/html; charset=utf-8';
-    } else {
-      data = Buffer.from(JSON.stringify(body));
-      if (contentType === undefined) headers['Content-Type'] = 'application/json';
-    }
-  }
-  const statusCode = typeof result['statusCode'] === 'number' ? result['statusCode'] : empty ? 204 : 200;
-  send(statusCode, headers, data);
 }

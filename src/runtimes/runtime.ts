@@ -29,6 +29,11 @@ export interface InitPayload {
   readonly binary: boolean;
   /** Exported as environment variables before the code loads; values are already strings. */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * The action's log limit in bytes (0: no logs), the same for every activation of the container. Runtimes that
+   * can bound output where it is produced stop there; the invoker's LogCollector enforces it in any case.
+   */
+  readonly logLimit?: number;
 }
 
 /** The `/run` body of the action-proxy protocol. */

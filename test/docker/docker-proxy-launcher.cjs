@@ -11,8 +11,8 @@
  *   `npm run build` first): uid 65534, read-only root, tmpfs /tmp, no capabilities, no-new-privileges, network
  *   none, memory, pids and nofile limits, and a fresh 0777 directory bind-mounted at /run/edgewhisk where the
  *   proxy listens on SOCKET=/run/edgewhisk/proxy.sock. It carries the runtime's labels with `--instance` as its
- *   instance (default `launcher`), so a test can find what a launcher left, and any engine's start-up sweep on this
- *   host removes it once this process is gone.
+ *   instance (default `launcher`), so a test can find what a launcher left, and any engine's sweep in this pid
+ *   namespace removes it once this process is gone.
  * - The container's environment is the runtime's plus this process's own, less the launcher's conventions (HOST,
  *   PORT, EW_READY_FD, EW_PARENT_PID, SOCKET) and what only means something on the host (PATH, HOME, TMPDIR, …).
  * - Its stdout and stderr are forwarded to this process's, byte for byte. Nothing else is ever written there,
@@ -76,7 +76,7 @@ function loadRuntime() {
       containerConfig: require(join(ROOT, 'dist', 'runtimes', 'docker', 'container-config.js')).containerConfig,
       SOCKET_MOUNT: require(join(ROOT, 'dist', 'runtimes', 'docker', 'container-config.js')).SOCKET_MOUNT,
       DEFAULTS: require(join(ROOT, 'dist', 'options.js')).DEFAULTS,
-      ownerToken: require(join(ROOT, 'dist', 'runtimes', 'docker', 'ownership.js')).ownerToken,
+      ownerIdentity: require(join(ROOT, 'dist', 'runtimes', 'docker', 'ownership.js')).ownerIdentity,
     };
   } catch (error) {
     throw new Error(`cannot load the Docker runtime from dist/ (run npm run build): ${describe(error)}`);
@@ -284,7 +284,7 @@ async function main() {
         transport: { type: 'unix', hostDir: dir },
         network: defaults.docker.network,
         instance: options.instance,
-        owner: runtime.ownerToken(),
+        owner: runtime.ownerIdentity(),
         memoryBudget: defaults.memoryBudget,
       },
       defaults.docker,

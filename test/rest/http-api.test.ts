@@ -3,8 +3,8 @@
  * (openwhisk-semantics §3, §5, §11, §12), and a table of malformed requests that must each get the right status and
  * a clear `{error, code}` body while the server keeps serving.
  *
- * The server runs in-process with a small `codeLimit` (1000 bytes), which also makes the request body limit small:
- * the REST layer allows the code limit plus 1 MB.
+ * The server runs in-process with a small `codeLimit` (1000 bytes), which also makes the action PUT body limit small:
+ * the REST layer allows an action PUT the code limit plus 1 MB (an invoke takes the 1 MB payload limit).
  */
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -11,45 +11,71 @@
  *   container, so the engine reaches the proxy with no network at all); any user may connect to it;
  * - `__OW_ALLOW_CONCURRENT=true` accepts overlapping `/run` calls;
  * - `EW_READY_FD`: a file descriptor that receives `{"port": n}` (or `{"socket": path}`) once listening;
- * - `EW_PARENT_PID`: the proxy exits when that process is gone, so it never outlives the engine that started it.
+ * - `EW_PARENT_PID`: the proxy exits when that process is gone, so it never outlives the engine that started it;
+ * - `EW_PROXY_SECRET`: when set, only requests carrying it in the `X-EdgeWhisk-Secret` header are served, others
+ *   get 403 (EdgeWhisk's process runtime: any local process can reach a loopback port). It is removed from the
+ *   environment before the action loads, so the action's own children do not inherit it;
+ * - `EW_HEADERS_TIMEOUT` / `EW_REQUEST_TIMEOUT` (ms, default 10000 / 60000): how long a client may take to send a
+ *   request's headers / the whole request, so a connection that never finishes one cannot be held forever. Only
+ *   receiving is timed: the action itself runs as long as the engine lets it.
+ *
+ * Each request may carry `X-EdgeWhisk-Log-Limit` (bytes): the activation's log limit, enforced here, where the
+ * output is produced (bounded-output.ts); without it the limit is OpenWhisk's largest, 10 MB.
  */
-import { closeSync, rmSync, writeSync } from 'node:fs';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadAction, type Entry } from './action-loader';
+import { BoundedOutput } from './bounded-output';
 import { describeError, invokeMain, reply, SENTINEL, type ProxyResponse } from './result';
 
 const BODY_LIMIT = 48 * 1024 * 1024;
 /** Written to stderr when the proxy is stopped by SIGTERM (`docker stop`, a daemon shutting down). */
 export const TERMINATED = 'EdgeWhisk action proxy: stopped by SIGTERM';
 const concurrent = process.env['__OW_ALLOW_CONCURRENT'] === 'true';
+const SECRET_HEADER = 'x-edgewhisk-secret';
+const LOG_LIMIT_HEADER = 'x-edgewhisk-log-limit';
+/** Read once and removed at once: the action (and whatever it starts) must not see it. */
+const secret = process.env['EW_PROXY_SECRET'] ?? '';
+delete process.env['EW_PROXY_SECRET'];
 
 type State = 'ready' | 'starting' | 'running' | 'stopped';
 let state: State = 'ready';
 let entry: Entry | undefined;
 let inFlight = 0;
+/** Set by a successful init: the next run is the same (cold) activation, whose logs init has begun. */
+let initLogsOpen = false;
+let output: BoundedOutput | undefined;
 
-/** Whether the last write to each stream left a line open: a sentinel must stand on a line of its own. */
-const openLine = { stdout: false, stderr: false };
-
-function trackOpenLines(name: 'stdout' | 'stderr'): void {
-  const stream = process[name];
-  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
-  stream.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
-    if (typeof chunk === 'string') {
-      if (chunk.length > 0) openLine[name] = chunk.charCodeAt(chunk.length - 1) !== 10;
-    } else if (chunk instanceof Uint8Array && chunk.length > 0) {
-      openLine[name] = chunk[chunk.length - 1] !== 10;
-    }
-    return write(chunk, ...rest);
-  }) as typeof stream.write;
+/** The activation's output, bounded at its log limit (set up by `startServer`). */
+function out(): BoundedOutput {
+  output ??= new BoundedOutput();
+  return output;
 }
 
+/**
+ * Writes the sentinels after all of the activation's output. Written synchronously before the answer, so the engine
+ * has the activation's logs by the time it has the answer, and waits for no more than what the pipe holds.
+ */
 function sentinels(): void {
-  // An action that wrote `no newline` would otherwise glue the sentinel to its text, and the engine would wait
-  // for a sentinel line that never comes.
-  process.stdout.write(`${openLine.stdout ? '\n' : ''}${SENTINEL}\n`);
-  process.stderr.write(`${openLine.stderr ? '\n' : ''}${SENTINEL}\n`);
+  out().sentinels(SENTINEL);
+}
+
+function logLimit(req: IncomingMessage): number | undefined {
+  const value = req.headers[LOG_LIMIT_HEADER];
+  return typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}
+
+/** Whether the request carries the proxy's secret (always, when it has none); compared in constant time. */
+function authorized(req: IncomingMessage): boolean {
+  if (secret === '') return true;
+  const given = req.headers[SECRET_HEADER];
+  return typeof given === 'string' && timingSafeEqual(digest(given), digest(secret));
 }
 
 function refuse(message: string, status = 403, log = true): ProxyResponse {
@@ -63,7 +89,7 @@ function envString(value: unknown): string {
   return value ? String(value) : '';
 }
 
-async function init(body: Record<string, unknown>): Promise<ProxyResponse> {
+async function init(body: Record<string, unknown>, limit: number | undefined): Promise<ProxyResponse> {
   if (entry !== undefined) return refuse('Cannot initialize the action more than once.');
   if (state !== 'ready') return reply(403, { error: `System not ready, status is ${state}.` });
   const value = (body['value'] ?? {}) as Record<string, unknown>;
@@ -73,6 +99,7 @@ async function init(body: Record<string, unknown>): Promise<ProxyResponse> {
     return reply(403, { error: 'Missing main/no code to execute.' });
   }
   state = 'starting';
+  out().begin(limit);
   const env = value['env'];
   if (env !== null && typeof env === 'object') {
     for (const [key, raw] of Object.entries(env as Record<string, unknown>)) {
@@ -82,6 +109,8 @@ async function init(body: Record<string, unknown>): Promise<ProxyResponse> {
   try {
     entry = await loadAction(code, value['binary'] === true, main, typeof value['name'] === 'string' ? value['name'] : 'action');
     state = 'ready';
+    initLogsOpen = true;
+    out().flush();
     return reply(200, { OK: true });
   } catch (error) {
     state = 'stopped';
@@ -92,7 +121,7 @@ async function init(body: Record<string, unknown>): Promise<ProxyResponse> {
   }
 }
 
-async function run(body: Record<string, unknown>): Promise<ProxyResponse> {
+async function run(body: Record<string, unknown>, limit: number | undefined): Promise<ProxyResponse> {
   if (entry === undefined) return refuse('System not initialized.');
   if (state === 'stopped' || (state === 'running' && !concurrent) || state === 'starting') {
     return refuse(`System not ready, status is ${state}.`);
@@ -106,6 +135,9 @@ async function run(body: Record<string, unknown>): Promise<ProxyResponse> {
     if (key !== 'value' && typeof raw === 'string') process.env[`__OW_${key.toUpperCase()}`] = raw;
   }
   if (!concurrent) state = 'running';
+  // Overlapping runs (concurrency > 1) share one count: their interleaved output is one stream anyway.
+  if (inFlight === 0) out().begin(limit, initLogsOpen);
+  initLogsOpen = false;
   inFlight++;
   const result = await invokeMain(entry, value, (line) => process.stderr.write(`${line}\n`));
   inFlight--;
@@ -144,6 +176,11 @@ function readBody(req: IncomingMessage): Promise<Buffer | undefined | typeof TOO
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!authorized(req)) {
+    // Before the body is read, and nothing written to the action's logs: a stranger's request is not its business.
+    res.setHeader('Connection', 'close');
+    return send(res, reply(403, { error: 'Forbidden: this action proxy serves only the engine that started it.' }));
+  }
   const route = req.method === 'POST' ? req.url : undefined;
   const raw = await readBody(req);
   if (raw === TOO_LARGE) {
@@ -159,7 +196,19 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   if (raw === undefined || body === null || typeof body !== 'object' || Array.isArray(body) || (route !== '/init' && route !== '/run')) {
     return send(res, reply(500, { error: 'Bad request.' }));
   }
-  send(res, route === '/init' ? await init(body as Record<string, unknown>) : await run(body as Record<string, unknown>));
+  const limit = logLimit(req);
+  send(res, route === '/init' ? await init(body as Record<string, unknown>, limit) : await run(body as Record<string, unknown>, limit));
+}
+
+/** Kills the proxy's process group (itself included) when it leads one, as the process runtime starts it. */
+function endOwnGroup(): void {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'latin1');
+    const group = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    if (process.pid > 1 && group === process.pid) process.kill(-process.pid, 'SIGKILL');
+  } catch {
+    // No /proc: only the proxy ends.
+  }
 }
 
 function watchParent(): void {
@@ -169,7 +218,9 @@ function watchParent(): void {
     try {
       process.kill(parent, 0);
     } catch {
-      // The engine that started this proxy is gone: nobody will ever ask for a result again.
+      // The engine that started this proxy is gone: nobody will ever ask for a result again. What the action
+      // started in the proxy's process group goes too (the engine would have killed it).
+      endOwnGroup();
       process.exit(0);
     }
   }, 1000);
@@ -187,19 +238,34 @@ function announce(where: { port: number } | { socket: string }): void {
   }
 }
 
+/** A timeout in ms from the environment, or `fallback`. */
+function envMs(name: string, fallback: number): number {
+  const value = Number(process.env[name]);
+  return Number.isInteger(value) && value > 0 ? value : fallback;
+}
+
 export function startServer(): void {
-  trackOpenLines('stdout');
-  trackOpenLines('stderr');
-  const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      process.stderr.write(`Internal system error: ${describeError(error)}\n`);
-      if (!res.headersSent) send(res, reply(500, { error: 'Internal error.' }));
-    });
-  });
-  // Only the engine enforces time: the proxy never times a request out itself.
+  out();
+  const headersTimeout = envMs('EW_HEADERS_TIMEOUT', 10_000);
+  const requestTimeout = Math.max(headersTimeout, envMs('EW_REQUEST_TIMEOUT', 60_000));
+  const server = createServer(
+    {
+      // A client must send its headers (and its whole request) in time; Node.js checks every
+      // connectionsCheckingInterval, 30 s by default, which would stretch a 10 s limit to 40 s.
+      headersTimeout,
+      requestTimeout,
+      connectionsCheckingInterval: Math.min(1_000, Math.max(50, Math.floor(headersTimeout / 4))),
+    },
+    (req, res) => {
+      handle(req, res).catch((error: unknown) => {
+        process.stderr.write(`Internal system error: ${describeError(error)}\n`);
+        if (!res.headersSent) send(res, reply(500, { error: 'Internal error.' }));
+      });
+    },
+  );
+  // The action's own time is the engine's to enforce: no inactivity timeout while it runs (its answer may take
+  // minutes to come, with nothing on the connection meanwhile).
   server.timeout = 0;
-  server.requestTimeout = 0;
-  server.headersTimeout = 0;
   server.on('error', (error) => {
     process.stderr.write(`Cannot serve: ${describeError(error)}\n`);
     process.exit(1);

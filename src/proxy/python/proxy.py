@@ -14,7 +14,16 @@ array"). Environment:
   container, so the engine reaches the proxy with no network at all); the socket is made connectable by any user;
 - `__OW_ALLOW_CONCURRENT=true` accepts overlapping `/run` calls;
 - `EW_READY_FD`: a file descriptor that receives `{"port": n}` once listening (EdgeWhisk's process runtime);
-- `EW_PARENT_PID`: the proxy exits when that process is gone, so it never outlives the engine that started it.
+- `EW_PARENT_PID`: the proxy exits when that process is gone, so it never outlives the engine that started it;
+- `EW_PROXY_SECRET`: when set, only requests carrying it in the `X-EdgeWhisk-Secret` header are served, others get
+  403 and the connection is closed (EdgeWhisk's process runtime: any local process can reach a loopback port). It
+  is removed from the environment before the action loads, so the action's own children do not inherit it;
+- `EW_HEADERS_TIMEOUT` / `EW_REQUEST_TIMEOUT` (ms, default 10000 / 60000): how long a client may take to send a
+  request's headers / the whole request; a connection that does not is closed. Only receiving is timed: the action
+  itself runs as long as the engine lets it, and the engine's kept-alive connection may idle between requests.
+
+Each request may carry `X-EdgeWhisk-Log-Limit` (bytes): the activation's log limit, enforced here, where the output
+is produced (see LogBudget); without it the limit is OpenWhisk's largest, 10 MB.
 
 Actions: plain source defining `main(args)` (or the function named by `main`, possibly a dotted path), or a
 base64 zip / tar.gz holding `__main__.py` at its root. The action module is named `main__`, as in OpenWhisk's
@@ -23,6 +32,8 @@ Python runtime, so an `if __name__ == "__main__":` block does not run.
 
 import base64
 import binascii
+import hashlib
+import hmac
 import http.server
 import importlib.util
 import io
@@ -63,10 +74,115 @@ MSG_NO_MAIN_PY = 'Zipped actions must contain __main__.py at the root.'
 
 PROXY_FILE = os.path.abspath(__file__)
 CONCURRENT = os.environ.get('__OW_ALLOW_CONCURRENT') == 'true'
+# Read once and removed at once: the action (and whatever it starts) must not see it.
+SECRET = os.environ.pop('EW_PROXY_SECRET', '')
+SECRET_HEADER = 'X-EdgeWhisk-Secret'
+LOG_LIMIT_HEADER = 'X-EdgeWhisk-Log-Limit'
+MSG_FORBIDDEN = 'Forbidden: this action proxy serves only the engine that started it.'
+
+
+def _env_seconds(name, fallback_ms):
+    try:
+        value = int(os.environ.get(name, ''))
+    except ValueError:
+        value = 0
+    return (value if value > 0 else fallback_ms) / 1000.0
+
+
+HEADERS_TIMEOUT = _env_seconds('EW_HEADERS_TIMEOUT', 10000)
+REQUEST_TIMEOUT = max(HEADERS_TIMEOUT, _env_seconds('EW_REQUEST_TIMEOUT', 60000))
+
+# Keep in step with LOG_TRUNCATED in src/activations/log-collector.ts (checked by a test).
+LOG_TRUNCATED = 'Logs were truncated because the total bytes size exceeds the limit of %d bytes.'
+DEFAULT_LOG_LIMIT = 10 * 1024 * 1024  # when the engine does not say: OpenWhisk's largest log limit
+# Bytes each line costs beyond its text and newline: the engine stores it as `<ISO time padded to 30> <stream>: `,
+# and the limit bounds what is stored; counting the same stops where the engine's own count would.
+LINE_OVERHEAD = 39
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Output streams: UTF-8, whole lines, and sentinels that always sit on a line of their own.
+
+
+class LogBudget:
+    """An activation's stdout and stderr together carry at most its log limit, bounded here where they are written.
+
+    Past the limit further output is dropped and one truncation line follows, in OpenWhisk's words; the sentinels
+    always get through. Without this an action printing in a loop makes the engine read (and the pipe carry)
+    every line only for the engine to drop it. Used with the output lock held.
+    """
+
+    def __init__(self):
+        self.limit = DEFAULT_LOG_LIMIT
+        self.used = 0
+        self.truncated = False
+
+    def begin(self, limit, continuing=False):
+        """Starts counting for /init or /run; a cold activation's first run goes on counting its init's output."""
+        self.limit = DEFAULT_LOG_LIMIT if limit is None else limit
+        if not continuing:
+            self.used = 0
+            self.truncated = False
+
+    def admit(self, text):
+        """The part of `text` that may be written (whole lines when it is cut), and whether the note is due."""
+        if self.truncated or self.limit == 0:
+            return '', False  # a limit of 0: the engine collects nothing, as OpenWhisk
+        size = len(text.encode('utf-8', 'backslashreplace')) + LINE_OVERHEAD * text.count('\n')
+        if self.used + size <= self.limit:
+            self.used += size
+            return text, False
+        self.truncated = True
+        budget = self.limit - self.used
+        end = 0
+        while True:
+            newline = text.find('\n', end)
+            if newline < 0:
+                break
+            cost = len(text[end:newline + 1].encode('utf-8', 'backslashreplace')) + LINE_OVERHEAD
+            if cost > budget:
+                break
+            budget -= cost
+            end = newline + 1
+        return text[:end], True
+
+
+# Output written within this long of the last flush waits for the next one (the writer's or the flusher thread's).
+FLUSH_DELAY = 0.005
+
+
+class Flusher:
+    """Flushes output soon after it is written rather than after every line.
+
+    A flush per line costs a write system call per line here and a read per line in the engine: a loop printing
+    a few hundred thousand lines kept the engine's event loop busy for seconds. A line written after a pause is
+    still flushed at once (an action that prints and then crashes keeps its last words); lines that follow it
+    within FLUSH_DELAY go out together, at the latest FLUSH_DELAY later.
+    """
+
+    def __init__(self, lock):
+        self._lock = lock
+        self._event = threading.Event()
+        self._dirty = set()
+        self._thread = None
+
+    def due(self, stream):
+        """Called with the output lock held."""
+        self._dirty.add(stream)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name='ew-flusher', daemon=True)
+            self._thread.start()
+        self._event.set()
+
+    def _loop(self):
+        while True:
+            self._event.wait()
+            time.sleep(FLUSH_DELAY)
+            with self._lock:
+                self._event.clear()
+                dirty, self._dirty = self._dirty, set()
+                for stream in dirty:
+                    stream._raw_flush()
 
 
 class LineStream(io.TextIOBase):
@@ -76,15 +192,32 @@ class LineStream(io.TextIOBase):
     always a line of its own even when the action printed without a trailing newline.
     """
 
-    def __init__(self, raw, lock):
+    def __init__(self, raw, lock, budget, flusher):
         super().__init__()
         self._raw = raw
         self._lock = lock
+        self._budget = budget
+        self._flusher = flusher
+        self._last_flush = 0.0
         self._pending = {}  # thread ident -> text after its last newline
         self._at_line_start = True
+        self.other = self  # the sibling stream (stdout's stderr and back), set below
 
     def _emit(self, text):
-        # Called with the lock held.
+        # Called with the lock held. Counted against the activation's log limit.
+        if not text:
+            return
+        text, note = self._budget.admit(text)
+        self._emit_raw(text)
+        if note:
+            # On this stream, right after its last line, and after the other stream's output has gone out: the
+            # engine reads the two pipes independently and stops collecting at this line, so it must not overtake
+            # anything written before it. The engine stores it as stderr.
+            self.other._raw_flush()
+            self._emit_raw(('' if self._at_line_start else '\n') + LOG_TRUNCATED % self._budget.limit + '\n')
+            self._raw_flush()
+
+    def _emit_raw(self, text):
         if text:
             try:
                 self._raw.write(text)
@@ -93,10 +226,17 @@ class LineStream(io.TextIOBase):
             self._at_line_start = text.endswith('\n')
 
     def _raw_flush(self):
+        self._last_flush = time.monotonic()
         try:
             self._raw.flush()
         except (OSError, ValueError):
             pass
+
+    def _flush_soon(self):
+        if time.monotonic() - self._last_flush >= FLUSH_DELAY:
+            self._raw_flush()
+        else:
+            self._flusher.due(self)
 
     def write(self, text):
         if not isinstance(text, str):
@@ -106,7 +246,7 @@ class LineStream(io.TextIOBase):
             head, newline, tail = (self._pending.pop(ident, '') + text).rpartition('\n')
             if newline:
                 self._emit(head + newline)
-                self._raw_flush()
+                self._flush_soon()
             if tail:
                 self._pending[ident] = tail
         return len(text)
@@ -128,7 +268,7 @@ class LineStream(io.TextIOBase):
         """Flushes partial lines (this thread's first), then writes the sentinel as a line of its own."""
         with self._lock:
             self.flush_all()
-            self._emit(('' if self._at_line_start else '\n') + SENTINEL + '\n')
+            self._emit_raw(('' if self._at_line_start else '\n') + SENTINEL + '\n')
             self._raw_flush()
 
     def writable(self):
@@ -163,24 +303,28 @@ class LineStream(io.TextIOBase):
         return getattr(self._raw, name)
 
 
-def _utf8_stream(stream, fd):
-    if stream is None:
-        try:
-            stream = open(fd, 'w', encoding='utf-8', errors='backslashreplace', closefd=False)
-        except OSError:
-            stream = open(os.devnull, 'w', encoding='utf-8')
-    reconfigure = getattr(stream, 'reconfigure', None)
-    if reconfigure is not None:
-        try:
-            reconfigure(encoding='utf-8', errors='backslashreplace', line_buffering=True)
-        except (ValueError, OSError, io.UnsupportedOperation):
-            pass
+def _utf8_stream(fd):
+    """A UTF-8 text stream on `fd` with a buffer of its own, whatever `-u` the interpreter was started with.
+
+    LineStream decides when it is flushed (see Flusher); unbuffered (`-u`, as the runtimes start Python) every line
+    would still be a system call of its own. Text goes straight through to the buffer, so text and bytes written
+    to `.buffer` stay in order.
+    """
+    try:
+        stream = open(fd, 'w', encoding='utf-8', errors='backslashreplace', closefd=False, buffering=64 * 1024)
+    except OSError:
+        return open(os.devnull, 'w', encoding='utf-8')
+    stream.reconfigure(write_through=True)
     return stream
 
 
 _OUTPUT_LOCK = threading.RLock()
-STDOUT = LineStream(_utf8_stream(sys.stdout, 1), _OUTPUT_LOCK)
-STDERR = LineStream(_utf8_stream(sys.stderr, 2), _OUTPUT_LOCK)
+LOG_BUDGET = LogBudget()
+FLUSHER = Flusher(_OUTPUT_LOCK)
+STDOUT = LineStream(_utf8_stream(1), _OUTPUT_LOCK, LOG_BUDGET, FLUSHER)
+STDERR = LineStream(_utf8_stream(2), _OUTPUT_LOCK, LOG_BUDGET, FLUSHER)
+STDOUT.other = STDERR
+STDERR.other = STDOUT
 sys.stdout = STDOUT
 sys.stderr = STDERR
 
@@ -193,6 +337,11 @@ def log_error(text):
 def write_sentinels():
     STDOUT.sentinel()
     STDERR.sentinel()
+
+
+def begin_logs(limit, continuing=False):
+    with _OUTPUT_LOCK:
+        LOG_BUDGET.begin(limit, continuing)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -491,8 +640,9 @@ class Proxy:
         self.entry = None
         self.in_flight = 0
         self.saved_env = {}
+        self.init_logs_open = False  # a successful init's activation goes on with its first run
 
-    def init(self, body):
+    def init(self, body, log_limit=None):
         with self.lock:
             if self.entry is not None:
                 return refuse(MSG_TWICE)
@@ -507,6 +657,7 @@ class Proxy:
             if not isinstance(main, str) or main == '' or not isinstance(code, str) or code == '':
                 return Reply(403, {'error': MSG_MISSING})
             self.state = 'starting'
+            begin_logs(log_limit)
         env = value.get('env')
         if isinstance(env, dict):
             for key, raw in env.items():
@@ -522,6 +673,7 @@ class Proxy:
         with self.lock:
             self.entry = entry
             self.state = 'ready'
+            self.init_logs_open = True
         STDOUT.flush()
         STDERR.flush()
         return Reply(200, {'ok': True})
@@ -533,7 +685,7 @@ class Proxy:
         write_sentinels()
         return Reply(502, {'error': 'Initialization has failed due to: ' + message})
 
-    def run(self, body):
+    def run(self, body, log_limit=None):
         with self.lock:
             if self.entry is None:
                 return refuse(MSG_NOT_INITIALIZED)
@@ -547,6 +699,10 @@ class Proxy:
                 return Reply(403, {'error': 'Internal system error: ' + message})
             if not CONCURRENT:
                 self.state = 'running'
+            # Overlapping runs (concurrency > 1) share one count: their interleaved output is one stream anyway.
+            if self.in_flight == 0:
+                begin_logs(log_limit, self.init_logs_open)
+            self.init_logs_open = False
             # The activation's context, exported for its duration; the previous values return when the last
             # overlapping run ends.
             for key, raw in body.items():
@@ -614,6 +770,52 @@ PROXY = Proxy()
 # HTTP
 
 
+class Deadlines:
+    """Shuts connections whose request did not arrive in time (EW_HEADERS_TIMEOUT, EW_REQUEST_TIMEOUT).
+
+    A socket timeout would not do: it bounds each read, so a client sending a byte every few seconds could hold a
+    connection (and its thread) forever. One watchdog thread shuts the socket at the deadline instead; the
+    handler's blocked read then sees the end of the stream and the connection closes.
+    """
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._due = {}  # socket -> time.monotonic() deadline
+        self._thread = None
+
+    def arm(self, sock, when):
+        with self._cond:
+            self._due[sock] = when
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name='ew-deadlines', daemon=True)
+                self._thread.start()
+            self._cond.notify()
+
+    def clear(self, sock):
+        with self._cond:
+            self._due.pop(sock, None)
+
+    def _loop(self):
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                for sock, when in list(self._due.items()):
+                    if when <= now:
+                        del self._due[sock]
+                        try:
+                            sock.shutdown(socket.SHUT_RDWR)
+                        except OSError:
+                            pass
+                self._cond.wait(min(self._due.values()) - now if self._due else None)
+
+
+DEADLINES = Deadlines()
+
+
+def _digest(text):
+    return hashlib.sha256(text.encode('utf-8', 'surrogateescape')).digest()
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'  # keep-alive for the engine's agent; every response has a Content-Length
     server_version = 'EdgeWhiskPythonProxy'
@@ -636,6 +838,71 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not head:
             self.wfile.write(data)
         self.wfile.flush()
+
+    def setup(self):
+        super().setup()
+        self._served = False
+        # The first request, headers and all, must come within HEADERS_TIMEOUT of the connection.
+        self._started = time.monotonic()
+        DEADLINES.arm(self.connection, self._started + HEADERS_TIMEOUT)
+
+    def finish(self):
+        DEADLINES.clear(self.connection)
+        super().finish()
+
+    def handle_one_request(self):
+        if self._served:
+            # Between requests a kept-alive connection may idle (the engine's does, for as long as the container
+            # lives); the clock starts with the next request's first byte.
+            try:
+                if not self.rfile.peek(1):
+                    self.close_connection = True
+                    return
+            except (OSError, ValueError):
+                self.close_connection = True
+                return
+            self._started = time.monotonic()
+            DEADLINES.arm(self.connection, self._started + HEADERS_TIMEOUT)
+        self._served = True
+        super().handle_one_request()
+        DEADLINES.clear(self.connection)
+
+    def parse_request(self):
+        if not super().parse_request():
+            return False
+        if time.monotonic() >= self._started + HEADERS_TIMEOUT:
+            # The watchdog ended the headers (a cut-off stream reads as their end): nothing of it is served.
+            self.close_connection = True
+            return False
+        return True
+
+    def _begin_body(self):
+        """Headers are in: the rest of the request must come within REQUEST_TIMEOUT of its start."""
+        DEADLINES.arm(self.connection, self._started + REQUEST_TIMEOUT)
+
+    def _authorized(self):
+        """Whether the request carries the proxy's secret (always, when it has none); constant-time compare."""
+        if not SECRET:
+            return True
+        given = self.headers.get(SECRET_HEADER)
+        return given is not None and hmac.compare_digest(_digest(given), _digest(SECRET))
+
+    def _forbid(self):
+        # Nothing in the action's logs: a stranger's request is not its business. A small body is read first (in
+        # the request's time), since closing on unread data resets the connection before the client reads the 403.
+        self.close_connection = True
+        try:
+            length = int(self.headers.get('Content-Length') or 0)
+        except ValueError:
+            length = 0
+        if 0 < length <= 64 * 1024:
+            self._begin_body()
+            self.rfile.read(length)
+        self.send_json(Reply(403, {'error': MSG_FORBIDDEN}))
+
+    def _log_limit(self):
+        value = (self.headers.get(LOG_LIMIT_HEADER) or '').strip()
+        return int(value) if re.fullmatch(r'[0-9]{1,15}', value) else None
 
     def send_error(self, code, message=None, explain=None):
         # Protocol errors (bad request line, unknown method, oversized headers) get the proxy's JSON body too.
@@ -686,7 +953,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return data if len(data) == length else None
 
     def _handle(self, route):
+        if not self._authorized():
+            return self._forbid()
+        self._begin_body()
         raw = self._read_body()
+        DEADLINES.clear(self.connection)
         if raw is TOO_LARGE:
             self.close_connection = True
             message = 'Request larger than allowed: the limit is %d bytes.' % BODY_LIMIT
@@ -701,7 +972,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if not isinstance(body, dict) or route not in ('/init', '/run'):
             return self.send_json(Reply(500, {'error': MSG_BAD_REQUEST}))
         try:
-            reply = PROXY.init(body) if route == '/init' else PROXY.run(body)
+            limit = self._log_limit()
+            reply = PROXY.init(body, limit) if route == '/init' else PROXY.run(body, limit)
         except Exception as error:  # a bug in the proxy itself: answer rather than drop the connection
             log_error('Internal system error: ' + action_traceback(error))
             reply = Reply(500, {'error': 'Internal error.'})
@@ -711,6 +983,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._handle(self.path.split('?', 1)[0])
 
     def _not_post(self):
+        if not self._authorized():
+            return self._forbid()
+        self._begin_body()
         if not isinstance(self._read_body(), bytes):
             self.close_connection = True
         self.send_json(Reply(500, {'error': MSG_BAD_REQUEST}), head=self.command == 'HEAD')
@@ -767,13 +1042,19 @@ def make_unix_server(path):
 # Process lifetime
 
 
-def shutdown(code=0):
+def shutdown(code=0, group=False):
+    """Exits now; with `group`, ends the proxy's process group too (itself included) when it leads one."""
     try:
         STDOUT.flush_all()
         STDERR.flush_all()
     except Exception:
         pass
     Cleanup.run()
+    if group and os.getpid() > 1 and os.getpgrp() == os.getpid():
+        try:
+            os.killpg(os.getpid(), signal.SIGKILL)
+        except OSError:
+            pass
     os._exit(code)
 
 
@@ -805,7 +1086,9 @@ def watch_parent():
     def loop():
         while True:
             if parent_gone(pid):
-                shutdown(0)
+                # Nobody will ever ask for a result again. What the action started in the proxy's process group
+                # goes too (the engine would have killed it).
+                shutdown(0, group=True)
             time.sleep(1.0)
 
     threading.Thread(target=loop, name='ew-parent-watch', daemon=True).start()

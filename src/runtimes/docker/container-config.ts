@@ -5,7 +5,7 @@
 import type Dockerode from 'dockerode';
 import type { ContainerSpec } from '../runtime';
 import type { DockerOptions } from './docker-options';
-import { LABELS } from './ownership';
+import { LABELS, ownerLabels, type OwnerIdentity } from './ownership';
 
 /** Where the per-container socket directory is mounted, and the socket EdgeWhisk's images listen on. */
 export const SOCKET_MOUNT = '/run/edgewhisk';
@@ -24,7 +24,7 @@ export interface ContainerPlan {
   /** The OCI runtime to ask for, when not Docker's default. */
   readonly ociRuntime?: string;
   readonly instance: string;
-  readonly owner: string;
+  readonly owner: OwnerIdentity;
   /** Memory budget of the pool in MB: CPU shares are the container's part of it, as OpenWhisk's. */
   readonly memoryBudget: number;
 }
@@ -54,7 +54,8 @@ export function containerConfig(plan: ContainerPlan, options: DockerOptions): Do
     ReadonlyRootfs: options.readOnlyRootfs,
     Tmpfs: { '/tmp': `rw,noexec,nosuid,nodev,size=${options.tmpSize}m,mode=1777` },
     NetworkMode: plan.network,
-    // Only the container's own socket directory: never the Docker socket, never anything else of the host.
+    // Only the container's own socket directory: never the Docker socket, never anything else of the host. It is
+    // writable only until the proxy has bound its socket (socket-folder.ts locks it then).
     Binds: transport.type === 'unix' ? [`${transport.hostDir}:${SOCKET_MOUNT}:rw`] : [],
     // Stock images speak TCP: published on loopback only, on a port the daemon picks.
     ...(transport.type === 'tcp' ? { PortBindings: { [`${PROXY_PORT}/tcp`]: [{ HostIp: '127.0.0.1', HostPort: '' }] } } : {}),
@@ -71,7 +72,7 @@ export function containerConfig(plan: ContainerPlan, options: DockerOptions): Do
     Labels: {
       [LABELS.managed]: 'true',
       [LABELS.instance]: plan.instance,
-      [LABELS.owner]: plan.owner,
+      ...ownerLabels(plan.owner),
       [LABELS.kind]: spec.kind,
       ...(transport.type === 'unix' ? { [LABELS.socketDir]: transport.hostDir } : {}),
     },

@@ -8,14 +8,14 @@
  */
 import { connect } from 'node:net';
 import { request } from 'node:http';
-import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { PassThrough } from 'node:stream';
 import type Dockerode from 'dockerode';
+import { ewError } from '../../errors';
 import type { Container, ContainerFailure, InitPayload, LogSink, Outcome, RunPayload } from '../runtime';
 import { ProxySession } from '../proxy-client/proxy-session';
 import type { ProxyAddress } from '../proxy-client/post-json';
-import { PROXY_PORT, type Transport } from './container-config';
+import { PROXY_PORT } from './container-config';
+import { SocketFolder } from './socket-folder';
 
 /** What the container needs from its runtime. */
 export interface DockerContext {
@@ -35,17 +35,18 @@ export class DockerContainer implements Container {
   readonly #context: DockerContext;
   readonly #handle: Dockerode.Container;
   readonly #session: ProxySession;
-  readonly #transport: Transport;
+  /** The socket folder of a container reached over a Unix socket; none for one reached over TCP. */
+  readonly #folder: SocketFolder | undefined;
   #exitListener: ((failure: ContainerFailure) => void) | undefined;
   #destroyed = false;
   #removal: Promise<void> | undefined;
   #ended: ContainerFailure | undefined;
 
-  private constructor(context: DockerContext, handle: Dockerode.Container, name: string, transport: Transport, concurrency: number) {
+  private constructor(context: DockerContext, handle: Dockerode.Container, name: string, folder: SocketFolder | undefined, concurrency: number) {
     this.id = name;
     this.#context = context;
     this.#handle = handle;
-    this.#transport = transport;
+    this.#folder = folder;
     this.#session = new ProxySession(concurrency);
   }
 
@@ -53,13 +54,13 @@ export class DockerContainer implements Container {
   static async start(
     context: DockerContext,
     options: Dockerode.ContainerCreateOptions,
-    transport: Transport,
+    folder: SocketFolder | undefined,
     concurrency: number,
     startTimeout: number,
   ): Promise<DockerContainer> {
     const name = options.name as string;
     const handle = await context.call(`create container ${name}`, context.docker.createContainer(options));
-    const container = new DockerContainer(context, handle, name, transport, concurrency);
+    const container = new DockerContainer(context, handle, name, folder, concurrency);
     try {
       await container.#boot(startTimeout);
     } catch (error) {
@@ -136,9 +137,13 @@ export class DockerContainer implements Container {
   }
 
   async #listening(deadline: number): Promise<ProxyAddress> {
-    if (this.#transport.type === 'unix') {
-      const socketPath = `${this.#transport.hostDir}/proxy.sock`;
-      await this.#poll(deadline, () => existsSync(socketPath) && canConnect(socketPath));
+    if (this.#folder !== undefined) {
+      const folder = this.#folder;
+      // Locked as soon as the proxy has bound its socket (before /init: no action code has run yet); from then
+      // on the engine connects only to the socket it verified (socket-folder.ts).
+      await this.#poll(deadline, () => folder.bound());
+      const socketPath = folder.lock();
+      await this.#poll(deadline, () => canConnect(socketPath));
       return { socketPath };
     }
     const info = await this.#context.call('inspect', this.#handle.inspect());
@@ -166,11 +171,23 @@ export class DockerContainer implements Container {
   }
 
   init(payload: InitPayload, logs: LogSink): Promise<Outcome> {
-    return this.#session.init(payload, logs);
+    return this.#refuseTampered() ?? this.#session.init(payload, logs);
   }
 
   run(payload: RunPayload, logs: LogSink): Promise<Outcome> {
-    return this.#session.run(payload, logs);
+    return this.#refuseTampered() ?? this.#session.run(payload, logs);
+  }
+
+  /**
+   * A container whose user could undo the folder's lock (it runs as the engine's own user, or as root) and changed
+   * the folder is never spoken to again: the call fails with what changed, and the container is removed.
+   */
+  #refuseTampered(): Promise<Outcome> | undefined {
+    const change = this.#folder?.tampered();
+    if (change === undefined) return undefined;
+    const message = ewError('EW_DOCKER_SOCKET_TAMPERED', [change]).message;
+    this.#end({ type: 'exited', detail: message });
+    return Promise.resolve({ type: 'reply', status: 502, body: JSON.stringify({ error: message }) });
   }
 
   async pause(): Promise<void> {
@@ -201,7 +218,13 @@ export class DockerContainer implements Container {
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode !== 404) this.#context.orphaned(this.id);
     }
-    if (this.#transport.type === 'unix') await rm(this.#transport.hostDir, { recursive: true, force: true }).catch(() => undefined);
+    if (this.#folder !== undefined) {
+      // The session accepts no request any more before the descriptor it connects through is closed: its number
+      // is reused by the next open, and a connection to it would reach whatever that is.
+      this.#session.die({ type: 'exited', detail: 'destroyed' });
+      this.#folder.close();
+      await SocketFolder.remove(this.#folder.dir);
+    }
   }
 }
 

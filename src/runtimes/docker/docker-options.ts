@@ -18,7 +18,7 @@ export interface DockerOptions {
   readonly pull: PullPolicy;
   /** Kind → image: its keys, and `blackbox` (whose actions name their image), are the kinds the runtime runs. EdgeWhisk's own images by default, one per supported Node.js major. @default {"nodejs:22":"edgewhisk/action-nodejs:22","nodejs:24":"edgewhisk/action-nodejs:24","python:3":"edgewhisk/action-python:3"} */
   readonly images: Readonly<Record<string, string>>;
-  /** Names this engine's containers (label `org.edgewhisk.instance`); a restarted engine removes its own leftovers by it. @default 'edgewhisk' */
+  /** Names this engine's containers (label `org.edgewhisk.instance`). Engines sharing a daemon and an instance never remove each other's live containers: leftovers are told by owner and lease. @default 'edgewhisk' */
   readonly instance: string;
   /** Network for actions without an `edgewhisk-network` annotation: `none`, `bridge` or a network name. Images that only speak TCP need one that can publish a port. @default 'none' */
   readonly network: string;

@@ -1,7 +1,7 @@
 /**
- * Which images are on the daemon, pulled by the pull policy, and how each one is spoken to: EdgeWhisk's own images
- * (label `org.edgewhisk.transport=unix`) over a Unix socket, anything else over TCP 8080 like a stock OpenWhisk
- * runtime image. Inspections are cached; a create that reports the image gone clears the cache entry.
+ * Which images are on the daemon, pulled by the pull policy, and how each one can be spoken to: EdgeWhisk's own
+ * images (label `org.edgewhisk.transport=unix`) over a Unix socket, anything else over TCP 8080 like a stock
+ * OpenWhisk runtime image. (The runtime uses the socket only for images its configuration names.) Inspections are cached; a create that reports the image gone clears the cache entry.
  */
 import type Dockerode from 'dockerode';
 import type { PullProgress } from '../runtime';

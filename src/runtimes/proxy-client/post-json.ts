@@ -9,19 +9,41 @@ export interface HttpReply {
   readonly body: string;
 }
 
-export function postJson(agent: Agent, address: ProxyAddress, path: string, body: unknown): Promise<HttpReply> {
+/**
+ * `extraHeaders`: EdgeWhisk's own request headers (the proxy's secret, the log limit).
+ *
+ * A kept-alive connection the proxy closed while idle (Node.js servers do after 5 s) can be picked for the next
+ * request just as the close arrives; that request then fails before the proxy ever read it. It is sent once more
+ * on a new connection, as Node.js's documentation advises, instead of being taken for a dead proxy (which left the
+ * activation waiting for its time limit).
+ */
+export async function postJson(agent: Agent, address: ProxyAddress, path: string, body: unknown, extraHeaders: Readonly<Record<string, string>> = {}): Promise<HttpReply> {
   const data = Buffer.from(JSON.stringify(body), 'utf8');
+  try {
+    return await postOnce(agent, address, path, data, extraHeaders);
+  } catch (error) {
+    if (!(error instanceof StaleConnection)) throw error;
+    return postOnce(agent, address, path, data, extraHeaders);
+  }
+}
+
+/** The request failed on a reused connection before any answer: the proxy closed it while it was idle. */
+class StaleConnection extends Error {}
+
+function postOnce(agent: Agent, address: ProxyAddress, path: string, data: Buffer, extraHeaders: Readonly<Record<string, string>>): Promise<HttpReply> {
   const target = 'socketPath' in address ? { socketPath: address.socketPath } : { host: address.host ?? '127.0.0.1', port: address.port };
   return new Promise((resolve, reject) => {
+    let answered = false;
     const req = request(
       {
         agent,
         ...target,
         path,
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'Content-Length': data.length },
+        headers: { ...extraHeaders, 'Content-Type': 'application/json', Accept: 'application/json', 'Content-Length': data.length },
       },
       (res) => {
+        answered = true;
         // OpenWhisk treats a response without Content-Length as no response at all.
         if (res.headers['content-length'] === undefined) {
           res.resume();
@@ -34,7 +56,10 @@ export function postJson(agent: Agent, address: ProxyAddress, path: string, body
         res.on('error', reject);
       },
     );
-    req.on('error', reject);
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      const stale = req.reusedSocket && !answered && (error.code === 'ECONNRESET' || error.code === 'EPIPE');
+      reject(stale ? new StaleConnection(error.message) : error);
+    });
     req.end(data);
   });
 }

@@ -14,14 +14,26 @@ import { postJson, type ProxyAddress } from './post-json';
 import { markerOf, type Marker } from './proxy-markers';
 
 export const SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX';
+/** Carries the secret a proxy started with `EW_PROXY_SECRET` requires (see src/proxy/nodejs/server.ts). */
+export const SECRET_HEADER = 'X-EdgeWhisk-Secret';
+/** Carries the activation's log limit in bytes, which EdgeWhisk's proxies enforce where the output is produced. */
+export const LOG_LIMIT_HEADER = 'X-EdgeWhisk-Log-Limit';
 /** After a response, how long to wait for the sentinels that close the activation's logs (OpenWhisk: 2 s idle). */
 const SENTINEL_WAIT_MS = 2_000;
 /** How long a gone proxy's remaining output may take to arrive before its end is judged without it. */
 const OUTPUT_DRAIN_MS = 2_000;
 
+export interface ProxySessionOptions {
+  /** The proxy's secret (`EW_PROXY_SECRET`), sent with every request. */
+  readonly secret?: string;
+}
+
 export class ProxySession {
   readonly #agent: Agent;
   readonly #collectLogs: boolean;
+  readonly #secret: string | undefined;
+  /** The action's log limit, from its init: the same for every activation of the container. */
+  #logLimit: number | undefined;
   #address: ProxyAddress | undefined;
   #current: LogSink | undefined;
   #sentinels = { stdout: 0, stderr: 0 };
@@ -34,9 +46,10 @@ export class ProxySession {
   #said = new Set<Marker>();
   #streamsEnded: Promise<void>[] = [];
 
-  constructor(concurrency: number) {
+  constructor(concurrency: number, options: ProxySessionOptions = {}) {
     // Interleaved output of concurrent runs cannot be split per activation; OpenWhisk collects none then either.
     this.#collectLogs = concurrency <= 1;
+    this.#secret = options.secret;
     this.#agent = new Agent({ keepAlive: true, maxSockets: Math.max(1, concurrency) });
   }
 
@@ -97,7 +110,13 @@ export class ProxySession {
       }
       this.#current?.(name, line, Date.now());
     });
-    stream.on('data', (chunk: Buffer) => splitter.push(chunk));
+    stream.on('data', (chunk: Buffer) => {
+      splitter.push(chunk);
+      // One chunk per turn of the event loop: while a proxy floods, Node.js would otherwise read (and split) up to
+      // 32 chunks of 64 KiB back to back, holding the host's event loop for 100 ms and more.
+      stream.pause();
+      setImmediate(() => stream.resume());
+    });
     this.#streamsEnded.push(
       new Promise<void>((resolve) => {
         stream.once('end', () => {
@@ -110,7 +129,16 @@ export class ProxySession {
     );
   }
 
+  /**
+   * Adds `text` as a line of stderr to the logs of the activation in progress, if any: what the runtime knows
+   * about why it is about to end the container (a limit the action went past).
+   */
+  note(text: string): void {
+    this.#current?.('stderr', text, Date.now());
+  }
+
   async init(payload: InitPayload, logs: LogSink): Promise<Outcome> {
+    if (payload.logLimit !== undefined) this.#logLimit = payload.logLimit;
     const env = Object.keys(payload.env).length === 0 ? undefined : payload.env;
     const body = { value: { name: payload.name, main: payload.main, code: payload.code, binary: payload.binary, ...(env === undefined ? {} : { env }) } };
     const outcome = await this.#request('/init', body, logs);
@@ -160,7 +188,7 @@ export class ProxySession {
       onDeath = resolve;
       this.#deadListeners.push(resolve);
     });
-    const answered = postJson(this.#agent, address, path, body).then(
+    const answered = postJson(this.#agent, address, path, body, this.#headers()).then(
       (reply): Outcome => ({ type: 'reply', status: reply.status, body: reply.body }),
       // A dropped connection means the proxy died (or is dying): its container says how.
       (): Promise<Outcome> => died,
@@ -169,6 +197,13 @@ export class ProxySession {
     this.#deadListeners = this.#deadListeners.filter((l) => l !== onDeath);
     this.#busy--;
     return outcome;
+  }
+
+  #headers(): Record<string, string> {
+    const headers: Record<string, string> = {};
+    if (this.#secret !== undefined) headers[SECRET_HEADER] = this.#secret;
+    if (this.#logLimit !== undefined) headers[LOG_LIMIT_HEADER] = String(this.#logLimit);
+    return headers;
   }
 
   #awaitSentinels(): Promise<void> {
