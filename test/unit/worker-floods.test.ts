@@ -102,3 +102,20 @@ describe('worker runtime: log floods', () => {
     expect(texts.slice(3000)).toEqual(['stderr: err', 'stdout: ', 'stdout: a', 'stdout: b', 'stdout: x']);
   });
 });
+
+describe('memory floods', () => {
+  it.each([
+    ['worker', 'heap', 'const keep = []; for (;;) keep.push(new Array(1e5).fill(1));'],
+    ['worker', 'off-heap', 'const keep = []; for (;;) keep.push(new Uint8Array(8 * 1024 * 1024).fill(1));'],
+    ['process', 'heap', 'const keep = []; for (;;) keep.push(new Array(1e5).fill(1));'],
+  ])('end a %s action filling its %s memory with the memory message, the host responsive throughout', async (runtime, _what, body) => {
+    const engine = testEngine({ defaultRuntime: runtime });
+    await engine.actions.create({ name: 'hog', action: `function main() { ${body} }`, limits: { memory: 128, timeout: 30_000 } });
+    const { value: error, lag } = await maxLagMs(() => rejection(() => engine.actions.invoke({ name: 'hog', blocking: true })));
+    expect(error.details.activation.response).toMatchObject({ status: 'action developer error', result: { error: 'The action exhausted its memory and was aborted.' } });
+    expect(lag).toBeLessThan(200);
+    // And the engine keeps serving.
+    await engine.actions.create({ name: 'after', action: 'function main() { return { ok: true }; }' });
+    await expect(engine.actions.invoke({ name: 'after', blocking: true, result: true })).resolves.toEqual({ ok: true });
+  }, 60_000);
+});
