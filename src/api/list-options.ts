@@ -1,4 +1,4 @@
-/** Paging for list calls, validated with OpenWhisk's messages (openwhisk-semantics §11: default 30, max 200). */
+/** Paging for list calls, validated with OpenWhisk's messages (apache/openwhisk docs/rest_api.md: default 30, max 200). */
 import { ewError } from '../errors';
 
 export interface ListOptions {

@@ -1,6 +1,6 @@
 /**
  * `engine.packages`: the `openwhisk` client's `ow.packages` (create/get/list/update/delete). A package groups actions
- * and gives them default parameters; a binding names another package and adds its own (openwhisk-semantics §2.4).
+ * and gives them default parameters; a binding names another package and adds its own (apache/openwhisk docs/packages.md).
  */
 import type { EngineCore } from '../engine-core';
 import { fqn, requireNoPackage } from '../entities/names';

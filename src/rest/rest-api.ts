@@ -1,6 +1,6 @@
 /**
  * OpenWhisk's REST API (`/api/v1`) over the engine, on plain `node:http`, so `wsk`, the official `openwhisk` npm
- * client, webhooks and Home Assistant's REST commands can use an EdgeWhisk engine (openwhisk-semantics §3, §12).
+ * client, webhooks and Home Assistant's REST commands can use an EdgeWhisk engine (apache/openwhisk docs/rest_api.md and core/controller's RestAPIs).
  *
  * Every answer is JSON with OpenWhisk's statuses; errors are `{"error": "<message>", "code": "<transaction id>"}`.
  * Nothing a client sends can throw out of the handler: malformed JSON, wrong types, odd paths and oversize bodies

@@ -1,5 +1,5 @@
 /**
- * Web actions (openwhisk-semantics §7): `/api/v1/web/{ns}/{pkg|default}/{action}.{ext}` runs an action annotated
+ * Web actions (apache/openwhisk docs/webactions.md): `/api/v1/web/{ns}/{pkg|default}/{action}.{ext}` runs an action annotated
  * `web-export` for any HTTP client, without credentials unless the action asks for them, and projects its result
  * onto the HTTP response (see web-response.ts).
  *

@@ -1,5 +1,5 @@
 /**
- * A web action's result projected onto the HTTP response (openwhisk-semantics §7): `.http` as `{statusCode,
+ * A web action's result projected onto the HTTP response (apache/openwhisk docs/webactions.md): `.http` as `{statusCode,
  * headers, body}`, `.json` as JSON, `.html`/`.text`/`.svg` from the result's property of that name.
  *
  * The action chooses its status, headers and body, but not the message framing: the server alone decides

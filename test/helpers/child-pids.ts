@@ -14,3 +14,13 @@ export function childPids(): number[] {
       }
     });
 }
+
+/** Whether a process with `pid` exists (signal 0 only checks). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -3,20 +3,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { createEngine, ProcessRuntime } from '../../src/index';
-import { childPids } from '../helpers/child-pids';
+import { alive, childPids } from '../helpers/child-pids';
 import { CountingRuntime } from '../helpers/counting-runtime';
 import { annotationOf, sleep, testEngine } from '../helpers/engine';
 import { zip } from '../conformance/zip';
 import { describeProxyExit } from '../helpers/proxy-exit-suite';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Whether `pid` is gone within `ms` (generous: a loaded machine may take seconds to reap a process tree). */
 async function gone(pid: number, ms = 10_000): Promise<boolean> {

@@ -12,15 +12,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/index';
 import { MEMORY_EXCEEDED, PIDS_EXCEEDED } from '../../src/runtimes/process/process-container';
 import { rejection, sleep, testEngine } from '../helpers/engine';
+import { alive } from '../helpers/child-pids';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The pids of `pids` still alive after up to `ms` (a loaded machine may take a while to reap a tree). */
 async function survivors(pids: readonly number[], ms = 10_000): Promise<number[]> {
