@@ -145,6 +145,14 @@ export const ERROR_CODES = {
   EW_ENGINE_CLOSED: spec(503, () => 'The engine is shut down and accepts no new work.'),
   EW_ENGINE_ABORTED: spec(503, () => 'The engine shut down before the activation could run.'),
 
+  // The Node-RED editor's routes (the sidebar and "Run" in the action dialog)
+  EW_EDITOR_ENGINE_UNKNOWN: spec(404, (key: string) => `No running EdgeWhisk engine '${key}': deploy the flows that use it first.`),
+  EW_EDITOR_ENGINE_NOT_DEPLOYED: spec(
+    409,
+    (key: string) => `The selected EdgeWhisk engine (${key}) is not deployed yet: deploy it once, then run the code.`,
+  ),
+  EW_EDITOR_DRAFT_INVALID: spec(400, (problem: string) => `The code cannot run: ${problem}`),
+
   // Docker runtime
   EW_DOCKER_SOCKET_TAMPERED: spec(
     502,

@@ -12,6 +12,7 @@ import { isValidEntityName } from '../entities/names';
 import { isValidMain } from '../entities/validate';
 import { DEFAULT_NODE_KIND, nodeMajorOf, RETIRED_NODE_KINDS } from '../runtimes/node-kinds';
 import { claimActionName, forgetNode, releaseActionName, renamedFrom, type EngineLease } from './lib/engine-registry';
+import { noteOrigin } from './lib/activation-origins';
 import { leaseEngineFor } from './lib/engine-source';
 import { ActivationError, asError, errorStatus, shortText } from './lib/node-errors';
 import { hasTemplates, renderParams, staticParams, type ParamDef } from './lib/param-templates';
@@ -19,7 +20,7 @@ import { ProgressStatus } from './lib/progress-status';
 import { subscribeStarted } from './lib/started-dispatch';
 import type { DoneFn, Node, NodeDef, NodeMessage, NodeStatus, RedApi, SendFn } from './lib/red-types';
 
-interface ActionNodeDef extends NodeDef {
+export interface ActionNodeDef extends NodeDef {
   engine?: string;
   /** `define` (this node defines the action) or `reference` (invoke an action defined elsewhere). */
   mode?: 'define' | 'reference';
@@ -276,6 +277,7 @@ export default function register(RED: RedApi): void {
       const given: unknown = payload === undefined || payload === null ? {} : typeof payload === 'object' ? payload : { payload };
       const invocationParams = Array.isArray(given) || !templated ? given : { ...renderParams(RED, node, params, msg), ...(given as object) };
       const started = await engine.actions.start({ name: target, params: invocationParams });
+      noteOrigin(engine, started.activationId, { node: node.id });
       progress.queued(started.activationId);
       starts.expect(started.activationId);
       if (!blocking) {

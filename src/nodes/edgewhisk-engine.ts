@@ -9,6 +9,8 @@ import { RemoteEngine } from '../remote/remote-engine';
 import { dockerGate, dockerInstance, HOW_TO_ALLOW } from './lib/docker-gate';
 import type { NodeEngine } from './lib/node-engine';
 import { reportRuntime } from './lib/runtime-reports';
+import { registerAdminRoutes } from './lib/admin-routes';
+import { watchEngine } from './lib/editor-feed';
 import type { EngineLease, RuntimeRefusal } from './lib/engine-registry';
 import type { EngineProvider } from './lib/engine-source';
 import type { Node, NodeDef, NodeStatus, RedApi } from './lib/red-types';
@@ -122,6 +124,7 @@ export default function register(RED: RedApi): void {
     let closed = false;
     let unmount: (() => void) | undefined;
     let unlisten: (() => void) | undefined;
+    let unwatch: (() => void) | undefined;
 
     // The API is served for embedded engines only, and only with its own credentials: it is code execution over HTTP.
     const expose = (embedded: Engine): void => {
@@ -147,6 +150,7 @@ export default function register(RED: RedApi): void {
       const embedded = createEngine({ ...config, closeTimeout: closeMs });
       // Image pulls and runtime warnings reach the editor through this node; between pulls it shows the gate's status.
       unlisten = reportRuntime(embedded, this, () => baseStatus);
+      unwatch = watchEngine(embedded, { key: this.id, label: def.name !== undefined && def.name !== '' ? def.name : 'engine' }, RED.comms);
       if (def.exposeApi === true) expose(embedded);
       return embedded;
     };
@@ -174,6 +178,8 @@ export default function register(RED: RedApi): void {
       unmount?.();
       unlisten?.();
       unlisten = undefined;
+      unwatch?.();
+      unwatch = undefined;
       const current = engine;
       engine = undefined;
       if (current === undefined) return done();
@@ -183,6 +189,8 @@ export default function register(RED: RedApi): void {
       });
     });
   }
+  // The sidebar's and the action dialog's routes: registered by the module every flow with EdgeWhisk loads.
+  registerAdminRoutes(RED);
   const gate = dockerGate(RED.settings);
   RED.nodes.registerType('edgewhisk-engine', EdgeWhiskEngineNode as unknown as new (def: NodeDef) => unknown, {
     credentials: { apiKey: { type: 'password' }, apiAuth: { type: 'password' } },

@@ -4,6 +4,7 @@
  */
 import type { Activation } from '../activations/record';
 import { isValidEntityName } from '../entities/names';
+import { noteOrigin } from './lib/activation-origins';
 import { leaseEngineFor } from './lib/engine-source';
 import { asError, errorStatus, shortText } from './lib/node-errors';
 import type { DoneFn, Node, NodeDef, NodeMessage, RedApi, SendFn } from './lib/red-types';
@@ -60,6 +61,7 @@ export default function register(RED: RedApi): void {
       const payload = msg.payload;
       const params = payload !== null && typeof payload === 'object' && !Array.isArray(payload) ? (payload as Record<string, unknown>) : payload === undefined ? {} : { payload };
       const fired = await engine.triggers.invoke({ name, params });
+      if (fired.activationId !== undefined) noteOrigin(engine, fired.activationId, { node: node.id });
       if (fired.activationId === undefined) {
         msg.payload = { activationId: null, rules: [] };
         node.status({ fill: 'grey', shape: 'ring', text: 'no active rule' });

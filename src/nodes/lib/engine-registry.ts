@@ -93,6 +93,11 @@ export function claimActionName(engine: NodeEngine, name: string, nodeId: string
   return undefined;
 }
 
+/** The node that defines action `name` in `engine`, if a node does. */
+export function ownerOf(engine: NodeEngine, name: string): string | undefined {
+  return owners.get(engine)?.get(name);
+}
+
 export function releaseActionName(engine: NodeEngine, name: string, nodeId: string): void {
   const names = owners.get(engine);
   if (names?.get(name) === nodeId) names.delete(name);

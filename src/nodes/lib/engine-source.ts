@@ -1,4 +1,5 @@
 /** Resolves the engine for a node: its configured `edgewhisk-engine` node, or the shared default engine. */
+import { watchEngine } from './editor-feed';
 import { acquireSharedEngine, type EngineLease } from './engine-registry';
 import type { Node, RedApi } from './red-types';
 
@@ -18,8 +19,14 @@ export function engineFor(RED: RedApi, configId: unknown): EngineLease {
     if (!isEngineProvider(provider)) throw new Error(`The selected EdgeWhisk engine (${configId}) is not deployed.`);
     return provider.acquire();
   }
-  return acquireSharedEngine();
+  const lease = acquireSharedEngine();
+  // Once per shared engine: the feed stops by itself when the engine closes.
+  watchEngine(lease.engine, { key: SHARED_ENGINE_KEY, label: 'default engine' }, RED.comms);
+  return lease;
 }
+
+/** What the editor calls the shared engine of nodes that select none. */
+export const SHARED_ENGINE_KEY = 'default';
 
 /**
  * The lease for a node's engine, or `undefined` after reporting why there is none on the node (a deploy-time error

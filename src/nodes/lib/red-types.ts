@@ -65,7 +65,31 @@ export interface RedApi {
   settings: Record<string, unknown>;
   /** Node-RED's HTTP-in app (an Express app), present when Node-RED serves HTTP nodes. */
   httpNode?: { use(path: string, handler: (req: unknown, res: unknown, next: () => void) => void): unknown };
+  /** Node-RED's editor API app (an Express app), absent when the editor is disabled. */
+  httpAdmin?: AdminApp;
+  auth?: { needsPermission(permission: string): AdminHandler };
+  /** The editor's websocket: what the debug sidebar is pushed through. */
+  comms?: { publish(topic: string, data: unknown, retain?: boolean): void };
   events?: { on(event: string, listener: (...args: unknown[]) => void): void; removeListener(event: string, listener: (...args: unknown[]) => void): void };
   log: { warn(msg: unknown): void; info(msg: unknown): void; error(msg: unknown): void };
   _?: (key: string, subs?: Record<string, unknown>) => string;
+}
+
+/** The slice of Express the admin routes use. */
+export interface AdminRequest {
+  readonly params: Record<string, string>;
+  readonly query: Record<string, unknown>;
+  readonly body: unknown;
+}
+
+export interface AdminResponse {
+  status(code: number): AdminResponse;
+  json(body: unknown): void;
+}
+
+export type AdminHandler = (req: AdminRequest, res: AdminResponse, next: (error?: unknown) => void) => void;
+
+export interface AdminApp {
+  get(path: string, ...handlers: AdminHandler[]): unknown;
+  post(path: string, ...handlers: AdminHandler[]): unknown;
 }

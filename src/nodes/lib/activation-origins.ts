@@ -1,0 +1,37 @@
+/**
+ * Which flow node caused each recent activation, for the editor's sidebar: an action node that invoked its action,
+ * a trigger node whose fire started rule activations, or the editor's "run" button. The engine knows nothing of
+ * nodes, so the Node-RED layer notes it here as it starts work.
+ *
+ * Bounded per engine (oldest forgotten first): the sidebar shows recent activity, and an entry must not outlive
+ * the history anyone can still look at.
+ */
+import type { NodeEngine } from './node-engine';
+
+/** How many activations per engine keep their origin. */
+export const ORIGINS_KEPT = 5_000;
+
+export interface Origin {
+  /** The node that caused the activation. */
+  readonly node: string;
+  /** Set when it was run from the editor's action dialog, before deploy. */
+  readonly editor?: true;
+}
+
+const origins = new WeakMap<NodeEngine, Map<string, Origin>>();
+
+export function noteOrigin(engine: NodeEngine, activationId: string, origin: Origin): void {
+  let map = origins.get(engine);
+  if (map === undefined) {
+    map = new Map();
+    origins.set(engine, map);
+  }
+  map.delete(activationId);
+  map.set(activationId, origin);
+  // A Map iterates in insertion order, so the first key is the oldest.
+  if (map.size > ORIGINS_KEPT) map.delete(map.keys().next().value as string);
+}
+
+export function originOf(engine: NodeEngine, activationId: string): Origin | undefined {
+  return origins.get(engine)?.get(activationId);
+}
