@@ -20,7 +20,7 @@ function spec<A extends unknown[]>(status: number, message: MessageFn<A>): Error
 }
 
 export const ERROR_CODES = {
-  // Names (openwhisk-semantics §1)
+  // Names (docs/semantics.md#names)
   EW_NAME_ILLEGAL: spec(400, () => 'The name of the entity contains illegal characters.'),
   EW_NAMESPACE_ILLEGAL: spec(400, () => 'The namespace contains illegal characters.'),
   EW_NAME_TOO_LONG: spec(400, (length: number, max: number) => `Name segement longer than allowed: ${length} > ${max}.`),
@@ -63,7 +63,7 @@ export const ERROR_CODES = {
   EW_PARAMETERS_INVALID: spec(400, (reason: string) => `The parameters are invalid: ${reason}`),
   EW_VERSION_INVALID: spec(400, (version: string) => `The version '${version}' is not a semantic version (major.minor.patch).`),
 
-  // Limits (openwhisk-semantics §11: clients look for "allowed threshold")
+  // Limits (docs/semantics.md#per-action-limits: clients look for "allowed threshold")
   EW_LIMIT_TIMEOUT_LOW: spec(400, (v: number, min: number) => `duration ${v} milliseconds below allowed threshold of ${min} milliseconds`),
   EW_LIMIT_TIMEOUT_HIGH: spec(400, (v: number, max: number) => `duration ${v} milliseconds exceeds allowed threshold of ${max} milliseconds`),
   EW_LIMIT_MEMORY_LOW: spec(400, (v: number, min: number) => `memory size ${v} MB below allowed threshold of ${min} MB`),
@@ -74,7 +74,7 @@ export const ERROR_CODES = {
   EW_LIMIT_CONCURRENCY_HIGH: spec(400, (v: number, max: number) => `concurrency ${v} exceeds allowed threshold of ${max}`),
   EW_LIMIT_INVALID: spec(400, (field: string, value: string) => `The limit '${field}' must be an integer, got ${value}.`),
 
-  // Sequences (openwhisk-semantics §4)
+  // Sequences (docs/semantics.md#sequences)
   EW_SEQUENCE_TOO_LONG: spec(400, () => 'Too many actions in the sequence.'),
   EW_SEQUENCE_EMPTY: spec(400, () => 'No component specified for the sequence.'),
   EW_SEQUENCE_SELF: spec(400, () => 'Sequence may not refer to itself.'),
@@ -86,7 +86,7 @@ export const ERROR_CODES = {
   EW_RULE_ACTIVE: spec(409, (rule: string) => `Rule '${rule}' is active and cannot be updated; disable it first.`),
   EW_RULE_STATUS_INVALID: spec(400, (status: string) => `Rule status must be 'active' or 'inactive', got '${status}'.`),
 
-  // Invocation (openwhisk-semantics §3, §11)
+  // Invocation (docs/semantics.md#invocation, docs/semantics.md#limits)
   EW_REQUEST_TOO_LARGE: spec(413, (size: number, max: number) => `Request larger than allowed: ${size} > ${max} bytes.`),
   EW_PARAMETERS_NOT_ALLOWED: spec(400, () => 'Request defines parameters that are not allowed (e.g., reserved properties).'),
   EW_PAYLOAD_INVALID: spec(400, (type: string) => `The payload must be a JSON object or array, got ${type}.`),
@@ -108,7 +108,7 @@ export const ERROR_CODES = {
   EW_ACTIVATION_FAILED: spec(502, (message: string) => message),
   EW_ACTIVATION_NOT_FOUND: spec(404, () => 'The requested resource does not exist.'),
 
-  // Lists (openwhisk-semantics §11)
+  // Lists (docs/semantics.md#lists)
   EW_LIST_LIMIT_RANGE: spec(400, (value: string, max: number, collection: string) => `The value '${value}' is not in the range of 0 to ${max} for ${collection}.`),
   EW_LIST_SKIP_NEGATIVE: spec(400, (value: string, collection: string) => `The value '${value}' is not greater than or equal to 0 for ${collection}.`),
   EW_LIST_NOT_INTEGER: spec(400, (value: string, collection: string) => `The value '${value}' is not an integer for ${collection}.`),

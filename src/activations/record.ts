@@ -1,6 +1,6 @@
 /**
- * Activation records in OpenWhisk's shape (openwhisk-semantics §2.6): the stored form with a numeric `statusCode`,
- * and the API view (`toApiView`) that clients see.
+ * Activation records in OpenWhisk's shape (docs/semantics.md#record-fields): the stored form with a numeric
+ * `statusCode`, and the API view (`toApiView`) that clients see.
  */
 import type { KeyValue } from '../entities/types';
 

@@ -1,8 +1,9 @@
 /**
  * `engine.triggers`: the `openwhisk` client's `ow.triggers` (create/get/list/update/delete, and `invoke` to fire).
  *
- * Firing (openwhisk-semantics §5): no active rule → no activation and `{}` (OpenWhisk's 204); otherwise one
- * trigger activation whose logs hold one JSON line per rule, and one non-blocking invocation per active rule.
+ * Firing (docs/semantics.md#firing-a-trigger): no active rule → no activation and `{}` (OpenWhisk's 204);
+ * otherwise one trigger activation whose logs hold one JSON line per rule, and one non-blocking invocation per
+ * active rule.
  */
 import { STATUS, type StoredActivation } from '../activations/record';
 import type { EngineCore } from '../engine-core';

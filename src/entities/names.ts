@@ -1,5 +1,5 @@
 /**
- * Entity names and fully qualified names (openwhisk-semantics §1).
+ * Entity names and fully qualified names (docs/semantics.md#names; apache/openwhisk docs/reference.md).
  *
  * The regex is OpenWhisk's `EntityPath` regex in JavaScript form: JS `\w` is ASCII-only like Java's, and without the
  * `m` flag `$` matches only at the very end, like `\z`, so a trailing newline is rejected.

@@ -1,5 +1,5 @@
 /**
- * Which action a name runs, with which default parameters (openwhisk-semantics §2.4, §3.4): an action, an action in
+ * Which action a name runs, with which default parameters (docs/semantics.md#parameters): an action, an action in
  * a package (package parameters < action parameters), or an action reached through a package binding (package <
  * binding < action), the binding named in the activation's `binding` annotation.
  */

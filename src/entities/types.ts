@@ -1,5 +1,5 @@
 /**
- * Stored entity documents, in OpenWhisk's shape (openwhisk-semantics §2) so that `get` returns what an OpenWhisk
+ * Stored entity documents, in OpenWhisk's shape (docs/semantics.md#entities) so that `get` returns what an OpenWhisk
  * client expects.
  */
 

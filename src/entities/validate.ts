@@ -1,6 +1,6 @@
 /**
  * Validation and normalisation of entity input: limits, parameters, annotations, versions, exec.
- * Messages follow OpenWhisk (openwhisk-semantics §2, §11).
+ * Messages follow OpenWhisk (docs/semantics.md#entities, docs/semantics.md#limits).
  */
 import { ewError, type ErrorCode } from '../errors';
 import type { ActionLimitRanges, EngineOptions } from '../options';
@@ -113,7 +113,10 @@ export function checkCodeSize(code: string, options: Pick<EngineOptions, 'codeLi
   if (size > options.codeLimit) throw ewError('EW_EXEC_TOO_LARGE', [size, options.codeLimit]);
 }
 
-/** `main` is an identifier path resolved by property lookup, never spliced into source (action-proxy-protocol §9). */
+/**
+ * `main` is an identifier path resolved by property lookup, never spliced into source
+ * (docs/action-protocol.md#entry-points).
+ */
 export const MAIN_PATTERN = /^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$/;
 const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'prototype', 'constructor']);
 

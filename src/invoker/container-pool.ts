@@ -1,5 +1,5 @@
 /**
- * The container pool, runtime-agnostic (openwhisk-semantics §13).
+ * The container pool, runtime-agnostic (docs/semantics.md#containers-and-the-pool).
  *
  * Scheduling order for a request: a warm container of the same action version with spare concurrency; then a
  * prewarmed container of the same runtime, kind and memory; then a cold start if the memory budget admits it; then
@@ -156,7 +156,7 @@ export class ContainerPool extends EventEmitter {
 
   /**
    * Returns a leased container. An unhealthy one (developer error, timeout, OOM, crash, internal error) is destroyed
-   * and never reused (openwhisk-semantics §10).
+   * and never reused (docs/semantics.md#container-reuse).
    */
   release(lease: Lease, healthy: boolean): void {
     const entry = lease.entry;

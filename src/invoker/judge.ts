@@ -1,6 +1,7 @@
 /**
- * How the invoker judges what a runtime answered (openwhisk-semantics §8-§9). Every runtime is judged by these
- * rules, so a worker thread, a child process and a Docker container fail in exactly the same words.
+ * How the invoker judges what a runtime answered (docs/semantics.md#how-runtime-answers-are-judged). Every runtime
+ * is judged by these rules, so a worker thread, a child process and a Docker container fail in exactly the same
+ * words.
  */
 import { STATUS, type StatusCode } from '../activations/record';
 import type { Outcome } from '../runtimes/runtime';

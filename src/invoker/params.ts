@@ -1,5 +1,5 @@
 /**
- * Parameter merging for one invocation (openwhisk-semantics §3.4): action defaults < invocation payload; array
+ * Parameter merging for one invocation (docs/semantics.md#parameters): action defaults < invocation payload; array
  * payloads pass through unmerged; `init` parameters go to init as environment variables, never to runs.
  */
 import { ewError } from '../errors';

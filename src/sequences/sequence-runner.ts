@@ -1,5 +1,5 @@
 /**
- * Sequences (openwhisk-semantics §4): components run one after another, each result feeding the next; the first
+ * Sequences (docs/semantics.md#sequences): components run one after another, each result feeding the next; the first
  * result with a top-level `error` stops the sequence and becomes its response. The sequence's own record lists the
  * component activation ids as its logs; each component's record points back with `cause`.
  */

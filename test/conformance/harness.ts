@@ -1,7 +1,7 @@
 /**
- * Conformance harness for EdgeWhisk's action proxies (action-proxy-protocol §11): starts a fresh proxy process,
- * learns its port from file descriptor 3, speaks `/init` and `/run` over `node:http` (one connection per request,
- * as OpenWhisk's invoker does), collects stdout and stderr, and counts the log sentinels.
+ * Conformance harness for EdgeWhisk's action proxies (docs/action-protocol.md#conformance-tests): starts a fresh
+ * proxy process, learns its port from file descriptor 3, speaks `/init` and `/run` over `node:http` (one connection
+ * per request, as OpenWhisk's invoker does), collects stdout and stderr, and counts the log sentinels.
  *
  * Proxy-neutral: any command that follows EdgeWhisk's process conventions works, e.g.
  *   startProxy(['python3', 'src/proxy/python/proxy.py'])
@@ -15,7 +15,7 @@ import type { Readable } from 'node:stream';
 
 export const SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX';
 
-/** OpenWhisk's rule for `binary` (action-proxy-protocol §3.1). */
+/** OpenWhisk's rule for `binary` (docs/semantics.md#actions). */
 const BASE64 = /^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{4}|[A-Za-z0-9+/]{3}=|[A-Za-z0-9+/]{2}==)$/;
 
 export interface Reply {

@@ -1,7 +1,7 @@
 /**
- * Conformance suite for EdgeWhisk's Node.js action proxy (action-proxy-protocol §11, cases P01-P34, plus the
- * protocol rules of §1-§9 that a Node proxy must keep). Every case starts a FRESH proxy process through the shared
- * harness and stops it afterwards; only the archive fixtures below are built once.
+ * Conformance suite for EdgeWhisk's Node.js action proxy (docs/action-protocol.md#conformance-tests: cases P01-P34,
+ * plus the other rules of docs/action-protocol.md a Node proxy must keep). Every case starts a FRESH proxy process
+ * through the shared harness and stops it afterwards; only the archive fixtures below are built once.
  *
  * The proxy under test is a parameter: `PROXY_COMMAND` (argv), overridable with `EW_NODE_PROXY_COMMAND` as a JSON
  * array, so the same case list runs against another launcher: test/docker/conformance-nodejs.test.ts points it at
@@ -40,7 +40,7 @@ function itLocal(name: string, fn: () => Promise<void>): void {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Helpers: every reply goes through `expectFramed` (§1: Content-Length, never chunked).
+// Helpers: every reply goes through `expectFramed` (docs/action-protocol.md#transport: Content-Length, never chunked).
 // ---------------------------------------------------------------------------------------------------------------
 
 const scratch: string[] = [];
@@ -59,7 +59,7 @@ function fresh(env: Readonly<Record<string, string>> = {}, cwd?: string): Promis
   return startProxy(PROXY_COMMAND, { TMPDIR: suiteTmp, ...env }, cwd === undefined ? {} : { cwd });
 }
 
-/** §1: the invoker needs a Content-Length (no length → "no response received") and no chunked encoding. */
+/** The invoker needs a Content-Length (no length → "no response received") and no chunked encoding. */
 function expectFramed(reply: Reply): Reply {
   expect(reply.headers['transfer-encoding'], 'response must not be chunked').toBeUndefined();
   expect(reply.headers['content-length'], 'response must carry Content-Length').toBeDefined();
@@ -71,7 +71,7 @@ async function init(proxy: ProxyProcess, value: InitValue): Promise<Reply> {
   return expectFramed(await proxy.init(value));
 }
 
-/** `/init` with `binary` computed by OpenWhisk's base64 rule (§3.1), as the harness conventions require. */
+/** `/init` with `binary` computed by OpenWhisk's base64 rule (docs/semantics.md#actions), as the harness does. */
 function initCode(proxy: ProxyProcess, code: string, main?: string, env?: Readonly<Record<string, unknown>>): Promise<Reply> {
   return init(proxy, { code, binary: isBinary(code), ...(main === undefined ? {} : { main }), ...(env === undefined ? {} : { env }) });
 }
@@ -84,7 +84,7 @@ async function raw(proxy: ProxyProcess, method: string, path: string, data?: str
   return expectFramed(await proxy.request(method, path, data));
 }
 
-/** Both streams once `count` sentinels arrived on each, checked for exactly `count` (§11 stream checks). */
+/** Both streams once `count` sentinels arrived on each, checked for exactly `count` per stream. */
 async function streamsAfter(proxy: ProxyProcess, count: number): Promise<ProxyStreams> {
   const streams = await proxy.waitForSentinels(count, 10_000, count === 0 ? 150 : 50);
   expect(streams.stdoutSentinels, `stdout sentinels; stdout was:\n${streams.rawStdout}`).toBe(count);
@@ -203,14 +203,14 @@ afterAll(() => {
   for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 });
 
-describe('Node.js action proxy conformance (§11 P01-P34)', () => {
+describe('Node.js action proxy conformance (P01-P34)', () => {
   it('P01: /init with empty code and main is refused with 403 "Missing main/no code to execute." and the runtime stays ready', async () => {
     const proxy = await fresh();
     const reply = await init(proxy, { code: '', main: '' });
     expect(reply.status).not.toBe(200);
     expect(reply.status).toBe(403);
     expect(reply.body).toEqual({ error: 'Missing main/no code to execute.' });
-    // A refusal is not an activation: no sentinel (§6), and the state went back to ready (§3.2).
+    // A refusal is not an activation: no sentinel, and the state went back to ready.
     await expectEmptyStreams(proxy, 0);
     await initOk(proxy, ECHO, 'main');
     expect((await run(proxy, { after: 'refusal' })).body).toEqual({ after: 'refusal' });
@@ -545,7 +545,7 @@ describe('Node.js action proxy conformance (§11 P01-P34)', () => {
     expect(reply.status).toBe(200);
     expect(reply.body).toHaveProperty('error');
     expect(JSON.stringify(reply.body.error).toLowerCase()).toContain('error: app error');
-    // A rejection does not stop the runtime (§2).
+    // A rejection does not stop the runtime (docs/action-protocol.md#states).
     expect((await run(proxy, {})).status).toBe(200);
     await streamsAfter(proxy, 2);
   });
@@ -641,7 +641,7 @@ describe('Node.js action proxy conformance (§11 P01-P34)', () => {
   });
 });
 
-describe('Node.js action proxy: protocol rules beyond §11', () => {
+describe('Node.js action proxy: protocol rules beyond P01-P34', () => {
   it('keeps each sentinel on its own line after output without a trailing newline', async () => {
     const proxy = await fresh();
     await initOk(proxy, 'function main() { process.stdout.write("no newline"); process.stderr.write(Buffer.from("partial")); return {}; }');
@@ -752,8 +752,9 @@ describe('Node.js action proxy: protocol rules beyond §11', () => {
   });
 
   it('a hostile main naming what the proxy injected for the action (require, require.main.exports.startServer) finds nothing', async () => {
-    // §9: main is resolved by property lookup over what the ACTION defined; the loader, like for process.exit,
-    // must not hand out the CommonJS helpers it placed on the global object (nor, through them, the proxy's module).
+    // main is resolved by property lookup over what the ACTION defined (docs/action-protocol.md#entry-points); the
+    // loader, like for process.exit, must not hand out the CommonJS helpers it placed on the global object (nor,
+    // through them, the proxy's module).
     const names = ['require', 'require.resolve', 'require.main.exports.startServer'];
     const outcomes: { main: string; status: number; text: string }[] = [];
     for (const main of names) {
@@ -768,7 +769,7 @@ describe('Node.js action proxy: protocol rules beyond §11', () => {
     );
   });
 
-  it('§3.3: the entry point is looked up as an identifier in the action scope (const/let main, a function named like a global)', async () => {
+  it('plain code: the entry point is looked up as an identifier in the action scope (const/let main, a function named like a global)', async () => {
     const cases = [
       { code: 'const main = (params) => ({ got: params.x });', main: 'main' },
       { code: 'let main = function (params) { return { got: params.x }; };', main: 'main' },

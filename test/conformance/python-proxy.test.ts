@@ -1,8 +1,9 @@
 /**
- * Conformance of EdgeWhisk's Python action proxy (src/proxy/python/proxy.py) with the action-proxy protocol: the
- * language-neutral cases of action-proxy-protocol §11 ported to Python actions, plus the proxy's own guarantees
- * (Content-Length, UTF-8, refusals, archive safety, entry-point lookup, parent watch). Every case starts a fresh
- * `python3 proxy.py` process. The interpreter is `python3` from PATH unless env EDGEWHISK_PYTHON names another (the same variable the process runtime reads).
+ * Conformance of EdgeWhisk's Python action proxy (src/proxy/python/proxy.py) with the action-proxy protocol
+ * (docs/action-protocol.md): the language-neutral cases of the Node.js suite (#conformance-tests) ported to Python
+ * actions, plus the proxy's own guarantees (Content-Length, UTF-8, refusals, archive safety, entry-point lookup,
+ * parent watch). Every case starts a fresh `python3 proxy.py` process. The interpreter is `python3` from PATH unless
+ * env EDGEWHISK_PYTHON names another (the same variable the process runtime reads).
  *
  * The proxy under test is a parameter, like the Node.js suite's: env `EW_PYTHON_PROXY_COMMAND` (a JSON argv)
  * replaces `python3 proxy.py`, e.g. with test/docker/docker-proxy-launcher.cjs running EdgeWhisk's image

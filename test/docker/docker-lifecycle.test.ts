@@ -19,7 +19,7 @@ async function activate(engine: Engine, name: string, params: Record<string, unk
 }
 
 describe('a Docker action container is hardened', () => {
-  it('as Docker reports it: every default of security-and-reliability §4.4', async () => {
+  it('as Docker reports it: every default of docs/docker-hardening.md', async () => {
     const { engine, instance } = dockerEngine();
     await engine.actions.create({ name: 'a', action: 'function main() { return { ok: true }; }' });
     expect((await activate(engine, 'a')).response.result).toEqual({ ok: true });

@@ -1,7 +1,7 @@
 /**
  * The REST API over raw `node:http`: statuses, headers and bodies as OpenWhisk's controller answers them
- * (openwhisk-semantics §3, §5, §11, §12), and a table of malformed requests that must each get the right status and
- * a clear `{error, code}` body while the server keeps serving.
+ * (docs/semantics.md: #invocation, #firing-a-trigger, #limits, #rest-api), and a table of malformed requests that
+ * must each get the right status and a clear `{error, code}` body while the server keeps serving.
  *
  * The server runs in-process with a small `codeLimit` (1000 bytes), which also makes the action PUT body limit small:
  * the REST layer allows an action PUT the code limit plus 1 MB (an invoke takes the 1 MB payload limit).
@@ -280,7 +280,7 @@ const LONG_NAME = 'a'.repeat(257);
 const OVERSIZE = Buffer.alloc(BODY_LIMIT + 1, 'a');
 
 const table: Case[] = [
-  // Authentication and authorization (§12)
+  // Authentication and authorization (docs/semantics.md#rest-api)
   { name: 'no credentials', method: 'GET', path: api('actions'), options: { auth: false }, status: 401, message: /authentication/i },
   { name: 'a wrong key', method: 'GET', path: api('actions'), options: { auth: 'http-api-uuid:wrong' }, status: 401, message: /^The supplied authentication is invalid/ },
   { name: 'a wrong uuid', method: 'GET', path: api('actions'), options: { auth: `other-uuid:${'f00d'.repeat(16)}` }, status: 401, message: /^The supplied authentication is invalid/ },
@@ -324,7 +324,7 @@ const table: Case[] = [
   { name: 'PUT on limits', method: 'PUT', path: api('limits'), body: {}, status: 405, message: /not allowed/i },
   { name: 'POST on an activation', method: 'POST', path: api('activations/0123456789abcdef0123456789abcdef'), body: {}, status: 405, message: /not allowed/i },
 
-  // Entity names (§1)
+  // Entity names (docs/semantics.md#names)
   { name: 'a%3Fb as an action name (GET)', method: 'GET', path: api('actions/a%3Fb'), status: 400, message: 'The name of the entity contains illegal characters.' },
   { name: 'a%3Fb as an action name (PUT)', method: 'PUT', path: api('actions/a%3Fb'), body: { exec: { kind: 'nodejs:default', code: 'function main() { return {}; }' } }, status: 400, message: 'The name of the entity contains illegal characters.' },
   { name: 'a%20 (trailing space) as a trigger name', method: 'PUT', path: api('triggers/abc%20'), body: {}, status: 400, message: 'The name of the entity contains illegal characters.' },
@@ -334,7 +334,7 @@ const table: Case[] = [
   { name: '..%2F..%2Fetc%2Fpasswd as a trigger name (PUT)', method: 'PUT', path: api('triggers/..%2F..%2Fetc%2Fpasswd'), body: {}, status: 400, message: 'The name of the entity contains illegal characters.' },
   { name: '..%2F..%2Fetc%2Fpasswd on invoke', method: 'POST', path: api('actions/..%2F..%2Fetc%2Fpasswd?blocking=true'), body: {}, status: 400, message: 'The name of the entity contains illegal characters.' },
 
-  // Query parameters (§11, §12)
+  // Query parameters (docs/semantics.md#lists, #blocking-and-non-blocking)
   { name: 'limit=201 on the action list', method: 'GET', path: api('actions?limit=201'), status: 400, message: "The value '201' is not in the range of 0 to 200 for actions." },
   { name: 'limit=201 on the trigger list', method: 'GET', path: api('triggers?limit=201'), status: 400, message: "The value '201' is not in the range of 0 to 200 for triggers." },
   { name: 'limit=-1 on the rule list', method: 'GET', path: api('rules?limit=-1'), status: 400, message: "The value '-1' is not in the range of 0 to 200 for rules." },

@@ -1,6 +1,6 @@
 /**
  * `engine.actions` with the option shapes of the official `openwhisk` npm client (lib/actions.js, lib/resources.js)
- * and OpenWhisk's semantics (openwhisk-semantics §2.1, §3, §11, §12).
+ * and OpenWhisk's semantics (docs/semantics.md: #actions, #invocation, #limits, #rest-api).
  */
 import { describe, expect, it, vi } from 'vitest';
 import type { Engine } from '../../src/index';

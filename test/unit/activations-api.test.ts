@@ -1,5 +1,6 @@
 /**
- * `engine.activations` (openwhisk-semantics §2.6, §12): list, get, logs, result, retention and lifecycle events.
+ * `engine.activations` (docs/semantics.md#activation-records, #lists): list, get, logs, result, retention and
+ * lifecycle events.
  */
 import { describe, expect, it, vi } from 'vitest';
 import type { Engine } from '../../src/index';

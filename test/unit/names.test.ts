@@ -1,5 +1,5 @@
 /**
- * Entity names (openwhisk-semantics §1): OpenWhisk's EntityPath regex and the fixtures of its SchemaTests, checked
+ * Entity names (docs/semantics.md#names): OpenWhisk's EntityPath regex and the fixtures of its SchemaTests, checked
  * through the exported regex and predicate and through `engine.actions.create`, with OpenWhisk's exact 400 messages.
  */
 import { describe, expect, it } from 'vitest';

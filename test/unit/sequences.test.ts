@@ -1,5 +1,5 @@
 /**
- * Sequences (openwhisk-semantics §4): data flow, short-circuit, records and create-time checks.
+ * Sequences (docs/semantics.md#sequences): data flow, short-circuit, records and create-time checks.
  */
 import { describe, expect, it, vi } from 'vitest';
 import type { Engine } from '../../src/index';

@@ -1,5 +1,5 @@
 /**
- * Triggers, rules and fan-out (openwhisk-semantics §2.2, §2.3, §5).
+ * Triggers, rules and fan-out (docs/semantics.md#triggers-and-rules, #firing-a-trigger).
  */
 import { describe, expect, it, vi } from 'vitest';
 import type { Engine } from '../../src/index';

@@ -1,5 +1,5 @@
 /**
- * Loading an action's code in the proxy process (action-proxy-protocol §3.3-§3.4).
+ * Loading an action's code in the proxy process (docs/action-protocol.md#loading-plain-code and #archives).
  *
  * Plain code is a sloppy-mode script in the process's global scope, so `function main`, `var main`, undeclared
  * assignments and `global.main` all work, and `exports.main` / `module.exports.main` work as in a CommonJS module.

@@ -1,5 +1,5 @@
 /**
- * Zip and tar.gz actions (action-proxy-protocol §3.4): detected by their first bytes, unpacked with well-kept
+ * Zip and tar.gz actions (docs/action-protocol.md#archives): detected by their first bytes, unpacked with well-kept
  * libraries (yauzl, node-tar) into a fresh directory. Entries that would land outside it are refused.
  */
 import { createWriteStream } from 'node:fs';

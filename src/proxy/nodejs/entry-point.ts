@@ -1,6 +1,6 @@
 /**
- * Finding the action's entry point by name without ever evaluating the name (action-proxy-protocol §9): `main` is
- * an identifier path validated by the engine and walked over own properties only.
+ * Finding the action's entry point by name without ever evaluating the name (docs/action-protocol.md#entry-points):
+ * `main` is an identifier path validated by the engine and walked over own properties only.
  */
 
 const FORBIDDEN = new Set(['__proto__', 'prototype', 'constructor']);

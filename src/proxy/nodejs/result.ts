@@ -1,7 +1,8 @@
 /**
- * Result normalisation of the Node.js action proxy (action-proxy-protocol §4.2), shared by the HTTP proxy and the
- * worker runtime so both answer in the same words: `undefined` → `{}`; an object or array → 200; anything else →
- * 502 "did not return a dictionary"; a rejection → 200 `{error}` (an application error, judged by the engine).
+ * Result normalisation of the Node.js action proxy (docs/action-protocol.md#result-normalisation), shared by the
+ * HTTP proxy and the worker runtime so both answer in the same words: `undefined` → `{}`; an object or array → 200;
+ * anything else → 502 "did not return a dictionary"; a rejection → 200 `{error}` (an application error, judged by
+ * the engine).
  */
 
 export interface ProxyResponse {

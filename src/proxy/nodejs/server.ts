@@ -4,7 +4,7 @@
  *
  *   PORT=8080 HOST=0.0.0.0 node dist/proxy/nodejs/server.js
  *
- * It behaves like OpenWhisk's Node.js runtime (action-proxy-protocol §2-§6): the same state machine, responses,
+ * It behaves like OpenWhisk's Node.js runtime (docs/action-protocol.md): the same state machine, responses,
  * status codes and log sentinels, so the engine judges it like any OpenWhisk image. Environment:
  * - `PORT` (default 8080; 0 = any free port) and `HOST` (default 0.0.0.0);
  * - `SOCKET`: a Unix socket path to listen on instead of TCP (EdgeWhisk's Docker runtime mounts one directory per
@@ -83,7 +83,7 @@ function refuse(message: string, status = 403, log = true): ProxyResponse {
   return reply(status, { error: message });
 }
 
-/** The proxy's stringification of init env values (action-proxy-protocol §3.1). */
+/** Init env values stringified as OpenWhisk's Node.js runtime does (docs/action-protocol.md#init-environment). */
 function envString(value: unknown): string {
   if (value !== null && typeof value === 'object') return JSON.stringify(value);
   return value ? String(value) : '';
@@ -130,7 +130,7 @@ async function run(body: Record<string, unknown>, limit: number | undefined): Pr
   if (typeof value !== 'object') {
     return reply(403, { error: `Internal system error: the argument must be a dictionary but has type '${typeof value}'.` });
   }
-  // The activation's context, exported for its duration (action-proxy-protocol §4.1).
+  // The activation's context, exported for its duration (docs/action-protocol.md#activation-context).
   for (const [key, raw] of Object.entries(body)) {
     if (key !== 'value' && typeof raw === 'string') process.env[`__OW_${key.toUpperCase()}`] = raw;
   }

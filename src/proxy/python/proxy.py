@@ -6,8 +6,8 @@ Standard library only, Python 3.9 or later. Runnable on its own:
     PORT=8080 HOST=0.0.0.0 python3 proxy.py
 
 It keeps the state machine, responses, status codes and log sentinels of OpenWhisk's Node.js proxy
-(action-proxy-protocol §2-§6), in the words of the ActionLoop runtimes where Python differs ("dictionary or
-array"). Environment:
+(docs/action-protocol.md), in the words of the ActionLoop runtimes where Python differs ("dictionary or array";
+docs/action-protocol.md#the-python-proxy). Environment:
 
 - `PORT` (default 8080; 0 = any free port) and `HOST` (default 0.0.0.0);
 - `SOCKET`: a Unix socket path to listen on instead of TCP (EdgeWhisk's Docker runtime mounts one directory per
@@ -392,7 +392,7 @@ def to_json(value):
 
 
 def env_string(value):
-    """The stringification of init env values (action-proxy-protocol §3.1, invoker side)."""
+    """Init env values stringified as OpenWhisk's invoker does (docs/action-protocol.md#init-environment)."""
     if value is None:
         return ''
     if isinstance(value, str):
@@ -630,7 +630,7 @@ def load_action(code, binary, main):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# The state machine (action-proxy-protocol §2)
+# The state machine (docs/action-protocol.md#states)
 
 
 class Proxy:

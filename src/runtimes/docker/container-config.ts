@@ -1,6 +1,6 @@
 /**
  * The Docker Engine `create` body for one action container: EdgeWhisk's hardening defaults
- * (security-and-reliability §4.4) applied to a container spec. Pure, so every field can be checked without Docker.
+ * (docs/docker-hardening.md) applied to a container spec. Pure, so every field can be checked without Docker.
  */
 import type Dockerode from 'dockerode';
 import type { ContainerSpec } from '../runtime';

@@ -1,7 +1,7 @@
 /**
  * The engine's side of the action-proxy protocol for one proxy that runs outside the engine's process (a child
  * process, a Docker container): `/init` and `/run` over keep-alive HTTP, and the proxy's stdout and stderr split
- * into per-activation logs at the sentinel lines (action-proxy-protocol §6).
+ * into per-activation logs at the sentinel lines (docs/action-protocol.md#logs-and-sentinels).
  *
  * The session does not own the proxy's lifetime. Its container reports the proxy's death with `die()`, which
  * settles every pending request with that failure: a dropped connection alone says nothing about why.

@@ -1,7 +1,7 @@
 /**
  * Runs inside a worker thread: one action per thread, loaded once by `init`, then run on demand.
  *
- * It follows the Node.js action proxy (action-proxy-protocol §3-§4): the same states, the same result
+ * It follows the Node.js action proxy (docs/action-protocol.md#the-worker-runtime): the same states, the same result
  * normalisation and the same error strings, carried over `postMessage` instead of HTTP. Everything the action
  * writes to the console or to process.stdout/stderr is forwarded to the host, tagged with the activation it
  * belongs to (AsyncLocalStorage keeps that right even for concurrent runs), and bounded here, where it is produced:
@@ -182,7 +182,7 @@ async function run(payload: RunPayload): Promise<{ status: number; body: string 
   if (typeof value !== 'object') {
     return reply(403, { error: `Internal system error: the argument must be a dictionary but has type '${typeof value}'.` });
   }
-  // The context of this activation, as the proxy exports it (action-proxy-protocol §4.1).
+  // The context of this activation, as the proxy exports it (docs/action-protocol.md#activation-context).
   process.env['__OW_NAMESPACE'] = payload.namespace;
   process.env['__OW_ACTION_NAME'] = payload.action_name;
   process.env['__OW_ACTION_VERSION'] = payload.action_version;
