@@ -12,7 +12,10 @@ export default defineConfig({
     allowOnly: false,
     passWithNoTests: false,
     projects: [
-      { extends: true, test: { name: 'core', include: ['test/**/*.test.ts'], exclude: ['test/docker/**'] } },
+      { extends: true, test: { name: 'core', include: ['test/**/*.test.ts'], exclude: ['test/docker/**', 'test/browser/**'] } },
+      // The editor in a real Chromium against a real Node-RED process (`npx vitest run --project browser`). With
+      // EDGEWHISK_REQUIRE_BROWSER=1 (CI) a missing Chromium fails these tests instead of skipping them.
+      { extends: true, test: { name: 'browser', include: ['test/browser/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 120_000 } },
       // Real containers on the real daemon (`npx vitest run --project docker`): slower starts, and a first run
       // may build EdgeWhisk's images. With EDGEWHISK_REQUIRE_DOCKER=1 (CI) a missing daemon fails these tests.
       { extends: true, test: { name: 'docker', include: ['test/docker/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 600_000 } },

@@ -479,7 +479,20 @@
         });
     }
 
-    window.EdgeWhiskEditor = { attachRun: attachRun };
+    /**
+     * What the browser holds (for checking the bound): the largest number of activations kept for one engine, and
+     * how many finished activations of action `name` are kept across engines.
+     */
+    function kept(name) {
+        var total = 0, done = 0;
+        Object.keys(engines).forEach(function (key) {
+            total = Math.max(total, engines[key].entries.size);
+            engines[key].entries.forEach(function (e) { if (e.name === name && e.state === 'done') { done++; } });
+        });
+        return { total: total, done: done };
+    }
+
+    window.EdgeWhiskEditor = { attachRun: attachRun, kept: kept };
     // Node-RED loads node editor files once its sidebar exists.
     createSidebar();
 })();

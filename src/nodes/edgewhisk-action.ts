@@ -154,6 +154,18 @@ function outcomeStatus(activation: Activation): NodeStatus {
     : errorStatus(new ActivationError(activation));
 }
 
+/**
+ * How errors name another node: by its name (unnamed action nodes go by their action name, which is `actionName`
+ * for the owner of a clashing name), its flow's name, and its id in brackets.
+ */
+function describeNode(RED: RedApi, id: string, actionName: string): string {
+  const other = RED.nodes.getNode(id) as Node | null | undefined;
+  if (other === null || other === undefined) return `node [${id}]`;
+  const label = other.name !== undefined && other.name !== '' ? other.name : actionName;
+  const flow = RED.util.getSetting(other, 'NR_FLOW_NAME');
+  return `node '${label}'${typeof flow === 'string' && flow !== '' ? ` on flow '${flow}'` : ''} [${id}]`;
+}
+
 export default function register(RED: RedApi): void {
   function EdgeWhiskActionNode(this: Node, def: ActionNodeDef): void {
     RED.nodes.createNode(this, def);
@@ -161,6 +173,10 @@ export default function register(RED: RedApi): void {
     const mode = def.mode === 'reference' ? 'reference' : 'define';
     const configuredName = (def.action ?? '').trim();
     const name = configuredName !== '' ? configuredName : mode === 'define' ? `action-${def.id.replace(/[^\w]/g, '')}` : '';
+    // Node-RED reports a node's errors and warnings (debug sidebar, log) and its Catch and Status messages
+    // (msg.error.source.name) under `node.name`, and the debug sidebar falls back to the id: an unnamed node goes by
+    // its action's name instead.
+    if ((node.name ?? '') === '' && name !== '') node.name = name;
     const params = def.params ?? [];
     const templated = hasTemplates(params);
     const blocking = def.blocking !== false;
@@ -168,6 +184,7 @@ export default function register(RED: RedApi): void {
     let lease: EngineLease | undefined;
     let defined: Promise<void> | undefined;
     let ownsName = false;
+    let clash: string | undefined;
     const progress = new ProgressStatus((status) => node.status(status));
     const setStatus = (status: NodeStatus): void => progress.now(status);
 
@@ -202,7 +219,8 @@ export default function register(RED: RedApi): void {
       const previous = renamedFrom(engine, node.id, name);
       if (previous !== undefined) engine.actions.delete({ name: previous }).catch(() => undefined);
       if (owner !== undefined) {
-        node.error(`The action name '${name}' is already defined by node ${owner} in this engine; action names must be unique.`);
+        clash = `The action name '${name}' is already defined by ${describeNode(RED, owner, name)} in this engine; action names must be unique.`;
+        node.error(clash);
         setStatus({ fill: 'red', shape: 'ring', text: 'name clash' });
       } else {
         ownsName = true;
@@ -214,7 +232,7 @@ export default function register(RED: RedApi): void {
     let isDefined = mode === 'reference';
     const ensureDefined = (): Promise<void> => {
       if (isDefined) return Promise.resolve();
-      if (!ownsName) return Promise.reject(new Error(`The action name '${name}' is already defined by another node in this engine.`));
+      if (!ownsName) return Promise.reject(new Error(clash ?? `The action name '${name}' is already defined by another node in this engine.`));
       defined ??= (async () => {
         const wanted = actionDefinition(def, name, defaultRuntime) as Record<string, unknown>;
         let stored: Record<string, unknown> | undefined;

@@ -164,21 +164,51 @@ describe('edgewhisk-action', () => {
     expect((await got).payload).toEqual({ from: 'hello' });
   });
 
-  it('refuses a second node defining the same action name at deploy', async () => {
+  it('refuses a second node defining the same action name at deploy, naming the first by its name, flow and id', async () => {
     await helper.load(NODES, [
       tab,
-      { id: 'x1', type: 'edgewhisk-action', z: 'f1', action: 'dup', code: 'function main() { return { n: 1 }; }', wires: [['out']] },
+      { id: 'x1', type: 'edgewhisk-action', z: 'f1', name: 'first', action: 'dup', code: 'function main() { return { n: 1 }; }', wires: [['out']] },
       { id: 'x2', type: 'edgewhisk-action', z: 'f1', action: 'dup', code: 'function main() { return { n: 2 }; }', wires: [['out']] },
+      // An unnamed owner goes by its action name.
+      { id: 'y1', type: 'edgewhisk-action', z: 'f1', action: 'dup2', code: 'function main() { return {}; }', wires: [] },
+      { id: 'y2', type: 'edgewhisk-action', z: 'f1', name: 'second', action: 'dup2', code: 'function main() { return {}; }', wires: [] },
       { id: 'out', type: 'helper', z: 'f1' },
       { id: 'c1', type: 'catch', z: 'f1', scope: null, wires: [['caught']] },
       { id: 'caught', type: 'helper', z: 'f1' },
     ]);
     const x2 = helper.getNode('x2');
-    expect(x2.error.calledWithMatch(/already defined by node x1/)).toBe(true);
+    const clash = "The action name 'dup' is already defined by node 'first' on flow 'test' [x1] in this engine; action names must be unique.";
+    expect(x2.error.calledWith(clash)).toBe(true);
+    expect(helper.getNode('y2').error.calledWithMatch(/already defined by node 'dup2' on flow 'test' \[y1\] in this engine/)).toBe(true);
     expect(statuses(x2).at(-1)).toMatchObject({ fill: 'red', text: 'name clash' });
     const caught = nextMessage(helper.getNode('caught'));
     x2.receive({ payload: {} });
-    expect((await caught).error.message).toMatch(/already defined by another node/);
+    expect((await caught).error.message).toContain(clash);
+  });
+
+  it("goes by its action name in Node-RED's error reports (debug sidebar, Catch) when it has no name", async () => {
+    const failing = 'async function main() { throw new Error("nope"); }';
+    await helper.load(NODES, [
+      ...flow({ name: '', action: 'failing', code: failing }),
+      // On a tab without a Catch node, the error is logged: what the debug sidebar shows.
+      { id: 'f2', type: 'tab', label: 'uncaught' },
+      { id: 'a2', type: 'edgewhisk-action', z: 'f2', action: 'failing-too', code: failing, wires: [] },
+    ]);
+    const caught = nextMessage(helper.getNode('caught'));
+    helper.getNode('a1').receive({ payload: {} });
+    expect((await caught).error.source).toMatchObject({ id: 'a1', type: 'edgewhisk-action', name: 'failing' });
+
+    helper.getNode('a2').receive({ payload: {} });
+    const logged = async (): Promise<{ level: number; id: string; name?: string; msg: unknown }[]> => {
+      for (let i = 0; i < 100; i++) {
+        const events = helper.log().args.map((a: unknown[]) => a[0]).filter((e: { level?: number; id?: string }) => e.level === helper.log().ERROR && e.id === 'a2');
+        if (events.length > 0) return events;
+        await sleep(20);
+      }
+      throw new Error('a2 logged no error');
+    };
+    // The sidebar labels a message with the event's name, else the editor node's name, else the node id.
+    expect(await logged()).toEqual([expect.objectContaining({ id: 'a2', name: 'failing-too', msg: expect.objectContaining({ message: 'nope' }) })]);
   });
 
   it('rejects an invalid action name at deploy', async () => {
