@@ -46,6 +46,13 @@ export interface ActionOptions {
   readonly overwrite?: boolean;
   /** EdgeWhisk: the runtime to run on (`worker`, `process`, `docker`); stored as the `edgewhisk-runtime` annotation. */
   readonly runtime?: string;
+  /**
+   * EdgeWhisk, with `overwrite`: an existing action this definition would not change is kept as it is (same version,
+   * so its warm containers stay in use) and returned. The comparison uses the engine's own normalisation (kind
+   * aliases, namespaces, default limits), so a caller never has to repeat it. How a redeployed Node-RED node that
+   * did not change keeps its action.
+   */
+  readonly keepIfUnchanged?: boolean;
 }
 
 export interface InvokeOptions {
@@ -183,6 +190,8 @@ export class ActionsApi {
     if (existing === undefined && annotation(annotations, 'provide-api-key') === undefined) system.push({ key: 'provide-api-key', value: false });
     annotations = mergeKeyValues(annotations, system);
 
+    const publish = publishFlag(body['publish'] ?? options.publish, existing?.publish ?? false);
+    if (options.keepIfUnchanged === true && existing !== undefined && sameDefinition(existing, { exec, parameters, limits, annotations, publish })) return existing;
     const doc: ActionDoc = {
       namespace: q.namespace,
       name: q.name,
@@ -191,7 +200,7 @@ export class ActionsApi {
       limits,
       annotations,
       version: nextVersion(body['version'] ?? options.version, existing?.version),
-      publish: publishFlag(body['publish'] ?? options.publish, existing?.publish ?? false),
+      publish,
       updated: monotonicNow(),
     };
     core.entities.put('action', doc);
@@ -241,6 +250,16 @@ export class ActionsApi {
       ...(image === undefined ? {} : { image }),
     };
   }
+}
+
+/**
+ * Whether `existing` already has the definition `wanted` describes, both as this engine normalises them.
+ * `provide-api-key` is left out: OpenWhisk adds it to new actions only, so an update never carries it.
+ */
+function sameDefinition(existing: ActionDoc, wanted: Pick<ActionDoc, 'exec' | 'parameters' | 'limits' | 'annotations' | 'publish'>): boolean {
+  const comparable = (d: Pick<ActionDoc, 'exec' | 'parameters' | 'limits' | 'annotations' | 'publish'>): string =>
+    JSON.stringify([d.exec, d.parameters, d.limits, d.annotations.filter((a) => a.key !== 'provide-api-key'), d.publish]);
+  return comparable(existing) === comparable(wanted);
 }
 
 /** `publish` as given (a boolean, nothing else: `Boolean("false")` is true), else `fallback`. */

@@ -7,10 +7,9 @@
  * non-blocking → `msg.payload = {activationId}` at once. Every failure reaches `done(err)` (or output 2).
  */
 import type { Activation } from '../activations/record';
-import type { NodeEngine } from './lib/node-engine';
 import { isValidEntityName } from '../entities/names';
 import { isValidMain } from '../entities/validate';
-import { DEFAULT_NODE_KIND, nodeMajorOf, RETIRED_NODE_KINDS } from '../runtimes/node-kinds';
+import { DEFAULT_NODE_KIND, RETIRED_NODE_KINDS } from '../runtimes/node-kinds';
 import { claimActionName, forgetNode, releaseActionName, renamedFrom, type EngineLease } from './lib/engine-registry';
 import { noteOrigin } from './lib/activation-origins';
 import { leaseEngineFor } from './lib/engine-source';
@@ -107,47 +106,6 @@ export function actionDefinition(def: ActionNodeDef, name: string, defaultRuntim
   };
 }
 
-/** True when the stored action already is what the node describes, so a redeploy keeps its version and warm containers. */
-function sameDefinition(stored: Record<string, unknown>, wanted: Record<string, unknown>, engine: NodeEngine): boolean {
-  const exec = stored['exec'] as Record<string, unknown>;
-  if (wanted['sequence'] !== undefined) {
-    const normalise = (names: unknown[]): string[] => names.map((n) => {
-      const s = String(n);
-      return s.startsWith('/') ? s : `/${engine.options.namespace}/${s}`;
-    });
-    return exec['kind'] === 'sequence' && JSON.stringify(exec['components']) === JSON.stringify(normalise(wanted['sequence'] as unknown[]));
-  }
-  const params = Object.fromEntries((stored['parameters'] as { key: string; value: unknown }[]).map((p) => [p.key, p.value]));
-  const limits = stored['limits'] as Record<string, number>;
-  const wantedLimits = wanted['limits'] as Record<string, number>;
-  const defaults = engine.options.limits;
-  const annotations = stored['annotations'] as { key: string; value: unknown }[];
-  const runtime = annotations.find((a) => a.key === 'edgewhisk-runtime')?.value;
-  const network = annotations.find((a) => a.key === 'edgewhisk-network')?.value;
-  const wantedExec = wanted['exec'] as { main?: string; image?: string };
-  return (
-    exec['code'] === wanted['action'] &&
-    sameKind(String(exec['kind']), String(wanted['kind']), wanted['runtime'] as string | undefined, engine) &&
-    (exec['main'] ?? 'main') === (wantedExec.main ?? 'main') &&
-    exec['image'] === wantedExec.image &&
-    JSON.stringify(params) === JSON.stringify(wanted['params']) &&
-    (['timeout', 'memory', 'concurrency', 'logs'] as const).every((k) => limits[k] === (wantedLimits[k] ?? defaults[k].default)) &&
-    runtime === wanted['runtime'] &&
-    network === (wanted['annotations'] as Record<string, unknown>)['edgewhisk-network']
-  );
-}
-
-/**
- * The engine resolves `nodejs:default` (and retired kinds) when it stores an action, so the stored kind is
- * compared with what the wanted one resolves to. A remote engine cannot say in advance: there an alias matches any
- * Node.js kind, the one the platform chose when the action was created.
- */
-function sameKind(stored: string, wanted: string, runtime: string | undefined, engine: NodeEngine): boolean {
-  const resolved = engine.resolveKind(wanted, runtime);
-  if (resolved === stored) return true;
-  return (resolved === DEFAULT_NODE_KIND || RETIRED_NODE_KINDS.includes(resolved)) && nodeMajorOf(stored) !== undefined;
-}
-
 function outcomeStatus(activation: Activation): NodeStatus {
   return activation.response.success
     ? { fill: 'green', shape: 'dot', text: `${activation.duration ?? 0} ms` }
@@ -235,13 +193,9 @@ export default function register(RED: RedApi): void {
       if (!ownsName) return Promise.reject(new Error(clash ?? `The action name '${name}' is already defined by another node in this engine.`));
       defined ??= (async () => {
         const wanted = actionDefinition(def, name, defaultRuntime) as Record<string, unknown>;
-        let stored: Record<string, unknown> | undefined;
-        try {
-          stored = await engine.actions.get({ name });
-        } catch {
-          stored = undefined;
-        }
-        const doc = stored !== undefined && sameDefinition(stored, wanted, engine) ? stored : await engine.actions.create(wanted);
+        // An unchanged node keeps its action as it is: same version, so its warm containers stay in use. The
+        // engine decides with its own normalisation (kind aliases, namespaces, defaults).
+        const doc = await engine.actions.create({ ...wanted, keepIfUnchanged: true });
         isDefined = true;
         const requested = String(wanted['kind'] ?? '');
         const runsAs = (doc['exec'] as { kind?: unknown } | undefined)?.kind;

@@ -13,6 +13,7 @@ import type { Activation } from '../activations/record';
 import { ewError } from '../errors';
 import type { EngineEvents } from '../events';
 import { DEFAULTS, type ActionLimitRanges } from '../options';
+import { remoteDefinitionMatches } from './remote-definition';
 
 export interface RemoteOptions {
   /** e.g. `https://openwhisk.example.com` or `http://127.0.0.1:3233`. */
@@ -79,11 +80,6 @@ export class RemoteEngine {
     this.activations = new RemoteActivations(this.#client, () => this.#closed);
   }
 
-  /** The remote platform resolves aliases itself and does not say how in advance: the kind as given. */
-  resolveKind(kind: string): string {
-    return kind;
-  }
-
   get closed(): boolean {
     return this.#closed;
   }
@@ -145,13 +141,17 @@ class RemoteActions {
     return call(() => this.client.actions.get({ name: options.name, code: options.code !== false } as never) as unknown as Promise<Record<string, unknown>>);
   }
 
-  create(options: Options): Promise<Record<string, unknown>> {
-    const { runtime: _ignored, params, annotations, ...rest } = options;
+  async create(options: Options): Promise<Record<string, unknown>> {
+    const { runtime: _ignored, keepIfUnchanged, params, annotations, ...rest } = options;
+    if (keepIfUnchanged === true && rest['overwrite'] === true) {
+      const stored = await this.get({ name: String(options['name']) }).catch(() => undefined);
+      if (stored !== undefined && remoteDefinitionMatches(stored, options)) return stored;
+    }
     const body: Options = { ...rest };
     // The client turns `params` and `annotations` objects into OpenWhisk's key/value lists.
     if (params !== undefined) body['params'] = Array.isArray(params) ? toObject(params) : params;
     if (annotations !== undefined) body['annotations'] = Array.isArray(annotations) ? toObject(annotations) : annotations;
-    return call(() => this.client.actions.create(body as never) as unknown as Promise<Record<string, unknown>>);
+    return await call(() => this.client.actions.create(body as never) as unknown as Promise<Record<string, unknown>>);
   }
 
   delete(options: { name: string }): Promise<Record<string, unknown>> {

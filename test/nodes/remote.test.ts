@@ -118,4 +118,34 @@ describe('engine node exposing the REST API on Node-RED', () => {
       http.close();
     }
   });
+
+  it('keeps remote actions and sequences over an unchanged redeploy, and updates a changed one', async () => {
+    const flow = (code: string) => [
+      { id: 'e1', type: 'edgewhisk-engine', mode: 'remote', apihost },
+      tab,
+      { id: 'k1', type: 'edgewhisk-action', z: 'f1', engine: 'e1', action: 'keep-a', kind: 'nodejs:default', code, params: [{ key: 'x', value: '1', type: 'num' }], timeout: '5000', wires: [[]] },
+      { id: 'k2', type: 'edgewhisk-action', z: 'f1', engine: 'e1', action: 'keep-b', code: 'function main(p) { return p; }', wires: [[]] },
+      { id: 'k3', type: 'edgewhisk-action', z: 'f1', engine: 'e1', action: 'keep-seq', kind: 'sequence', components: ['keep-a', 'keep-b'], wires: [['out']] },
+      { id: 'out', type: 'helper', z: 'f1' },
+    ];
+    const ow = openwhisk({ apihost, api_key: AUTH });
+    const versions = async (): Promise<string[]> =>
+      Promise.all(['keep-a', 'keep-b', 'keep-seq'].map(async (name) => ((await ow.actions.get({ name })) as { version: string }).version));
+    const run = async (): Promise<unknown> => {
+      const got = nextMessage(helper.getNode('out'), 15_000);
+      helper.getNode('k3').receive({ payload: { n: 1 } });
+      return (await got).payload;
+    };
+    await helper.load(NODES, flow('function main(p) { return { ...p, a: 1 }; }'), { e1: { apiKey: AUTH } });
+    expect(await run()).toMatchObject({ a: 1, x: 1 });
+    const first = await versions();
+    await helper.setFlows(flow('function main(p) { return { ...p, a: 1 }; }'), 'full', { e1: { apiKey: AUTH } });
+    expect(await run()).toMatchObject({ a: 1 });
+    expect(await versions()).toEqual(first);
+    await helper.setFlows(flow('function main(p) { return { ...p, a: 2 }; }'), 'full', { e1: { apiKey: AUTH } });
+    expect(await run()).toMatchObject({ a: 2 });
+    const after = await versions();
+    expect(after[0]).not.toBe(first[0]);
+    expect(after.slice(1)).toEqual(first.slice(1));
+  });
 });

@@ -553,3 +553,42 @@ describe('actions.invoke: modes', () => {
     expect(record.response).toMatchObject({ success: false, result: { error: 'boom' } });
   });
 });
+
+describe('actions.create with keepIfUnchanged (how a redeployed node keeps its action)', () => {
+  const definition = { name: 'lamp', kind: 'nodejs:default', action: ECHO, params: { room: 'hall' }, limits: { timeout: 5000 }, annotations: { 'edgewhisk-node': 'n1' }, overwrite: true, keepIfUnchanged: true };
+
+  it('keeps an action the definition would not change: same version, same document', async () => {
+    const engine = testEngine();
+    const first: any = await engine.actions.create(definition);
+    // The alias resolves to the host's kind: the stored kind differs from the one asked for, and that is no change.
+    expect(first.exec.kind).toBe(HOST_KIND);
+    const again: any = await engine.actions.create(definition);
+    expect(again.version).toBe(first.version);
+    const asStored: any = await engine.actions.create({ ...definition, kind: HOST_KIND });
+    expect(asStored.version).toBe(first.version);
+  });
+
+  it.each([
+    ['code', { action: 'function main() { return {}; }' }],
+    ['a parameter', { params: { room: 'attic' } }],
+    ['a limit', { limits: { timeout: 6000 } }],
+    ['an annotation', { annotations: { 'edgewhisk-node': 'n2' } }],
+    ['main', { exec: { main: 'other' } }],
+  ])('updates the action when %s changes', async (_what, change) => {
+    const engine = testEngine();
+    const first: any = await engine.actions.create(definition);
+    const changed: any = await engine.actions.create({ ...definition, ...change });
+    expect(changed.version).not.toBe(first.version);
+  });
+
+  it('compares sequences by their resolved components, however they are named', async () => {
+    const engine = testEngine();
+    await engine.actions.create({ name: 'a', action: ECHO });
+    await engine.actions.create({ name: 'b', action: ECHO });
+    const first: any = await engine.actions.create({ name: 'ab', sequence: ['a', 'b'], overwrite: true, keepIfUnchanged: true });
+    const same: any = await engine.actions.create({ name: 'ab', sequence: ['/_/a', '/guest/b'], overwrite: true, keepIfUnchanged: true });
+    expect(same.version).toBe(first.version);
+    const reordered: any = await engine.actions.create({ name: 'ab', sequence: ['b', 'a'], overwrite: true, keepIfUnchanged: true });
+    expect(reordered.version).not.toBe(first.version);
+  });
+});

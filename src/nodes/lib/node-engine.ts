@@ -11,8 +11,6 @@ type Doc = Promise<Record<string, unknown>>;
 export interface NodeEngine {
   readonly options: { readonly namespace: string; readonly limits: ActionLimitRanges };
   readonly closed: boolean;
-  /** The kind an action of `kind` on `runtime` is stored with, as far as the engine can tell (a remote one cannot). */
-  resolveKind(kind: string, runtime?: string): string;
   readonly actions: {
     get(options: { name: string; code?: boolean }): Doc;
     create(options: Record<string, unknown>): Doc;
