@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import Dockerode from 'dockerode';
 import { startStandalone } from './rest/standalone';
 import { SUPPORTED_NODE_MAJORS } from './runtimes/node-kinds';
-import { buildImages, type BuildKind } from './runtimes/docker/image-builder';
+import { buildImages, type BuildKind } from './images/image-builder';
 
 const MAJORS = SUPPORTED_NODE_MAJORS.join(', ');
 

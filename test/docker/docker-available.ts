@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
 import { beforeEach } from 'vitest';
-import { buildImages, imageStatus, imageTag, kindOf, type BuildKind, type ImageKind } from '../../src/runtimes/docker/image-builder';
+import { buildImages, imageStatus, imageTag, kindOf, type BuildKind, type ImageKind } from '../../src/images/image-builder';
 import { nodeMajorOf } from '../../src/runtimes/node-kinds';
 
 /** The images most Docker tests run on: the newest Node.js major's (what `nodejs:default` becomes) and Python's. */

@@ -17,7 +17,7 @@ import {
   imageTag,
   proxyDigest,
   type ImageKind,
-} from '../../src/runtimes/docker/image-builder';
+} from '../../src/images/image-builder';
 import { zip } from '../conformance/zip';
 import { requireDocker } from './docker-available';
 

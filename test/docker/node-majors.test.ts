@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../../src/index';
-import { buildImages, IMAGE_LABELS, imageTag, type ImageKind } from '../../src/runtimes/docker/image-builder';
+import { buildImages, IMAGE_LABELS, imageTag, type ImageKind } from '../../src/images/image-builder';
 import { waitForActivation } from '../helpers/engine';
 import { requireDocker, requireImages } from './docker-available';
 import { containersOf, docker, dockerEngine } from './docker-engine';

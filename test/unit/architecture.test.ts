@@ -34,4 +34,30 @@ describe('architecture', () => {
     );
     expect(out.trim()).toBe('function');
   });
+
+  it('loads Docker support only for an engine that uses Docker: the package and its nodes load neither dockerode nor the image builder', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const root = join(__dirname, '..', '..');
+    const script = `
+      const root = process.argv[1];
+      const loaded = (re) => Object.keys(require.cache).filter((k) => re.test(k)).length;
+      const { createEngine } = require(root);
+      for (const node of ['edgewhisk-engine', 'edgewhisk-action', 'edgewhisk-trigger', 'edgewhisk-rule', 'edgewhisk-activations']) require(root + '/dist/nodes/' + node + '.js');
+      const plain = createEngine({ prewarmCount: 0 });
+      const before = { dockerode: loaded(/node_modules[\\/]dockerode[\\/]/), builder: loaded(/dist[\\/]images[\\/]/) };
+      const docker = createEngine({ prewarmCount: 0, docker: { enabled: true } });
+      const after = { dockerode: loaded(/node_modules[\\/]dockerode[\\/]/) };
+      Promise.all([plain.close(), docker.close(500)]).then(() => console.log(JSON.stringify({ before, after })));
+    `;
+    const out = JSON.parse(execFileSync(process.execPath, ['-e', script, root], { encoding: 'utf8' })) as { before: { dockerode: number; builder: number }; after: { dockerode: number } };
+    expect(out.before).toEqual({ dockerode: 0, builder: 0 });
+    expect(out.after.dockerode).toBeGreaterThan(0);
+  });
+
+  it('keeps the image builder (a command-line subsystem) out of the engine: only the CLI imports src/images', () => {
+    const offenders = files(src)
+      .filter((f) => !relative(src, f).startsWith('images') && relative(src, f) !== 'cli.ts')
+      .filter((f) => /from\s*['"][./]*images\//.test(readFileSync(f, 'utf8')));
+    expect(offenders).toEqual([]);
+  });
 });

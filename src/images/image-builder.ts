@@ -28,13 +28,13 @@ import * as tar from 'tar';
 import { copyFile, copyTree, copyWithLibraries, isElf, makeDir, stripDebugInfo } from './host-files';
 import { copyPython, hostPython } from './host-python';
 
-import { SUPPORTED_NODE_MAJORS } from '../node-kinds';
+import { SUPPORTED_NODE_MAJORS } from '../runtimes/node-kinds';
 import { dockerfile } from './dockerfile';
-import { BASE_IMAGES, BUNDLE, imageTag, kindOf, nodeImageKind, PYTHON_KIND, SOCKET_DIR, type BuildKind, type ImageKind } from './image-contract';
-import { proxySource, type ProxySource } from './proxy-source';
+import { BASE_IMAGES, BUNDLE, imageTag, kindOf, nodeImageKind, PYTHON_KIND, SOCKET_DIR, type BuildKind, type ImageKind } from '../runtimes/docker/image-contract';
+import { proxySource, type ProxySource } from '../runtimes/docker/proxy-source';
 
-export * from './image-contract';
-export { imageStatus, proxyDigest } from './proxy-source';
+export * from '../runtimes/docker/image-contract';
+export { imageStatus, proxyDigest } from '../runtimes/docker/proxy-source';
 
 const run = promisify(execFile);
 

@@ -1,9 +1,9 @@
 /** The Dockerfile of an EdgeWhisk image, online (on a base image) or offline (from scratch), with its self-check. */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { nodeMajorOf } from '../node-kinds';
-import { BASE_IMAGES, BUNDLE, COMMANDS, ENVIRONMENT, IMAGE_FORMAT, IMAGE_LABELS, IMAGE_USER, kindOf, PROXY_PORT, SOCKET_DIR, type ImageKind } from './image-contract';
-import { proxyDigest, type ProxySource } from './proxy-source';
+import { nodeMajorOf } from '../runtimes/node-kinds';
+import { BASE_IMAGES, BUNDLE, COMMANDS, ENVIRONMENT, IMAGE_FORMAT, IMAGE_LABELS, IMAGE_USER, kindOf, PROXY_PORT, SOCKET_DIR, type ImageKind } from '../runtimes/docker/image-contract';
+import { proxyDigest, type ProxySource } from '../runtimes/docker/proxy-source';
 
 /** The Python modules `proxy.py` imports, at top level or inside functions. */
 function pythonImports(source: string): string[] {
@@ -64,7 +64,7 @@ function proxyCheck(kind: ImageKind, source: ProxySource): string[] {
 /** Name and version of this package, for the OCI labels; `undefined` if its package.json is not where expected. */
 function packageInfo(): { version: string; source: string | undefined } | undefined {
   try {
-    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as {
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as {
       name?: string;
       version?: string;
       repository?: { url?: string } | string;
