@@ -23,8 +23,6 @@ import { newActivationId } from './util/ids';
 
 /** Annotation naming the runtime an action runs on (`worker`, `process`, `docker`); absent = engine default. */
 export const RUNTIME_ANNOTATION = 'edgewhisk-runtime';
-/** Annotation naming a Docker action's network (`none`, `bridge`, a network name); absent = `docker.network`. */
-export const NETWORK_ANNOTATION = 'edgewhisk-network';
 
 /** Aliases resolved at create time besides `nodejs:default` (see `resolveKind`). */
 const KIND_ALIASES: Readonly<Record<string, string>> = { 'python:default': 'python:3' };
@@ -216,7 +214,7 @@ export class EngineCore extends EventEmitter<EngineEvents> {
     }
     const exec = action.exec;
     const runtime = this.runtimeFor(exec.kind, annotation(action.annotations, RUNTIME_ANNOTATION));
-    const network = annotation(action.annotations, NETWORK_ANNOTATION);
+    const placement = runtime.placementOf?.(action.annotations);
     const job: InvocationJob = {
       activationId,
       action,
@@ -232,7 +230,7 @@ export class EngineCore extends EventEmitter<EngineEvents> {
       ...(context.cause === undefined ? {} : { cause: context.cause }),
       ...(context.causedBy === undefined ? {} : { causedBy: context.causedBy }),
       ...(context.binding === undefined ? {} : { binding: context.binding }),
-      ...(typeof network === 'string' && network !== '' ? { network } : {}),
+      ...(placement === undefined ? {} : { placement }),
     };
     const done = this.balancer.submit(job, {
       internal: context.internal === true,

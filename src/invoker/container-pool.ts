@@ -9,7 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { ewError } from '../errors';
-import type { Container, ContainerFailure, Runtime } from '../runtimes/runtime';
+import type { Container, ContainerFailure, Placement, Runtime } from '../runtimes/runtime';
 
 export interface PoolRequest {
   readonly runtime: string;
@@ -19,8 +19,8 @@ export interface PoolRequest {
   readonly memory: number;
   readonly concurrency: number;
   readonly image?: string;
-  /** The action's network (Docker); prewarms have none and serve only actions without one. */
-  readonly network?: string;
+  /** The action's runtime-specific placement (Docker: its network); prewarms have none and serve only actions without one. */
+  readonly placement?: Placement;
 }
 
 export interface PrewarmSpec {
@@ -40,6 +40,13 @@ export interface PoolOptions {
 
 const PREWARM_RETRY_MS = 30_000;
 
+/** Placements are small flat maps: equal when they hold the same keys with the same values. */
+function samePlacement(a: Placement | undefined, b: Placement | undefined): boolean {
+  const ka = Object.keys(a ?? {});
+  if (ka.length !== Object.keys(b ?? {}).length) return false;
+  return ka.every((k) => a?.[k] === b?.[k]);
+}
+
 type EntryState = 'starting' | 'prewarm' | 'warm' | 'paused';
 
 interface Entry {
@@ -48,7 +55,7 @@ interface Entry {
   readonly kind: string;
   readonly memory: number;
   readonly image: string | undefined;
-  readonly network: string | undefined;
+  readonly placement: Placement | undefined;
   key: string | undefined;
   maxConcurrency: number;
   container: Container | undefined;
@@ -217,7 +224,7 @@ export class ContainerPool extends EventEmitter {
     // 2. A prewarmed container of the same runtime, kind and memory (no promotion to other sizes, as OpenWhisk).
     if (request.concurrency === 1) {
       for (const entry of this.#entries) {
-        if (entry.state === 'prewarm' && entry.runtime === request.runtime && entry.kind === request.kind && entry.memory === request.memory && entry.image === request.image && entry.network === request.network) {
+        if (entry.state === 'prewarm' && entry.runtime === request.runtime && entry.kind === request.kind && entry.memory === request.memory && entry.image === request.image && samePlacement(entry.placement, request.placement)) {
           this.#assignKey(entry, request);
           entry.state = 'warm';
           queueMicrotask(() => this.#backfillPrewarms());
@@ -228,7 +235,7 @@ export class ContainerPool extends EventEmitter {
     // 3. A cold start within the memory budget, evicting idle warm containers if that makes room.
     if (this.#starting >= this.#options.maxParallelStarts) return undefined;
     if (!this.#fits(request.memory) && !this.#evictFor(request.memory)) return undefined;
-    const entry = this.#startContainer(request.runtime, request.kind, request.memory, request.image, request.concurrency, request.network);
+    const entry = this.#startContainer(request.runtime, request.kind, request.memory, request.image, request.concurrency, request.placement);
     this.#assignKey(entry, request);
     return this.#lease(entry, true);
   }
@@ -299,7 +306,7 @@ export class ContainerPool extends EventEmitter {
     return this.#fits(memory);
   }
 
-  #startContainer(runtimeName: string, kind: string, memory: number, image: string | undefined, concurrency: number, network?: string): Entry {
+  #startContainer(runtimeName: string, kind: string, memory: number, image: string | undefined, concurrency: number, placement?: Placement): Entry {
     const runtime = this.#runtimes.get(runtimeName);
     const entry: Entry = {
       id: ++this.#nextId,
@@ -307,7 +314,7 @@ export class ContainerPool extends EventEmitter {
       kind,
       memory,
       image,
-      network,
+      placement,
       key: undefined,
       maxConcurrency: concurrency,
       container: undefined,
@@ -324,7 +331,7 @@ export class ContainerPool extends EventEmitter {
     this.#entries.add(entry);
     this.#memoryUsed += memory;
     this.#starting++;
-    const spec = { kind, memory, concurrency, ...(image === undefined ? {} : { image }), ...(network === undefined ? {} : { network }) };
+    const spec = { kind, memory, concurrency, ...(image === undefined ? {} : { image }), ...(placement === undefined ? {} : { placement }) };
     entry.ready = (runtime === undefined ? Promise.reject(new Error(`unknown runtime ${runtimeName}`)) : runtime.create(spec)).then(
       (container) => {
         this.#starting--;

@@ -10,7 +10,7 @@ import { STATUS, type StoredActivation, type StatusCode } from '../activations/r
 import { entityPath } from '../entities/names';
 import type { ActionDoc, CodeExec, KeyValue } from '../entities/types';
 import { isEdgeWhiskError } from '../errors';
-import type { Container, Outcome } from '../runtimes/runtime';
+import type { Container, Outcome, Placement } from '../runtimes/runtime';
 import type { ContainerPool, Lease } from './container-pool';
 import { judgeInit, judgeRun, MESSAGES, type Verdict } from './judge';
 
@@ -33,8 +33,8 @@ export interface InvocationJob {
   readonly causedBy?: string;
   /** `ns/binding` when invoked through a package binding. */
   readonly binding?: string;
-  /** The action's `edgewhisk-network` annotation (Docker runtime). */
-  readonly network?: string;
+  /** Runtime-specific settings read from the action's annotations by its runtime. */
+  readonly placement?: Placement;
 }
 
 export interface InvokerHooks {
@@ -77,7 +77,7 @@ export class Invoker {
         memory: action.limits.memory,
         concurrency: action.limits.concurrency,
         ...(job.exec.image === undefined ? {} : { image: job.exec.image }),
-        ...(job.network === undefined ? {} : { network: job.network }),
+        ...(job.placement === undefined ? {} : { placement: job.placement }),
       });
     } catch (error) {
       const now = Date.now();

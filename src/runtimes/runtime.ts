@@ -17,9 +17,16 @@ export interface ContainerSpec {
   readonly concurrency: number;
   /** Docker image for blackbox kinds. */
   readonly image?: string;
-  /** Network for runtimes that have one (Docker): from the action's `edgewhisk-network` annotation. */
-  readonly network?: string;
+  /** What the runtime's `placementOf` read from the action (Docker: its network); absent for prewarms. */
+  readonly placement?: Placement;
 }
+
+/**
+ * Runtime-specific settings an action carries in its annotations (Docker: `edgewhisk-network`), opaque to the
+ * engine: read by the runtime, handed back to it with each container it creates, and compared by the pool, which
+ * reuses a container only for the same placement. A new runtime setting then touches only its runtime.
+ */
+export type Placement = Readonly<Record<string, string>>;
 
 /** The `/init` body of the action-proxy protocol. */
 export interface InitPayload {
@@ -115,6 +122,8 @@ export interface Runtime {
   readonly kinds: readonly string[];
   /** Starts a container; rejects only when none could be provisioned. */
   create(spec: ContainerSpec): Promise<Container>;
+  /** The placement an action's annotations ask for on this runtime, if any (see `Placement`). */
+  placementOf?(annotations: readonly { readonly key: string; readonly value: unknown }[]): Placement | undefined;
   /**
    * Called once when the engine starts, for runtimes with work to do before the first container (a sweep) or
    * anything to report.

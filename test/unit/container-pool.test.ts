@@ -50,6 +50,27 @@ describe('container pool', () => {
     expect(engine.stats().pool).toMatchObject({ prewarm: 1, idle: 1 });
   });
 
+  it("hands a runtime's placement (read from the action's annotations) to its containers, and keeps placed actions off unplaced prewarms", async () => {
+    // A runtime with one setting of its own, as Docker has its network: the engine carries it without knowing it.
+    const runtime = new (class extends CountingRuntime {
+      placementOf(annotations: readonly { key: string; value: unknown }[]) {
+        const zone = annotations.find((a) => a.key === 'test-zone')?.value;
+        return typeof zone === 'string' ? { zone } : undefined;
+      }
+    })();
+    const engine = testEngine({ runtimes: [runtime], prewarmCount: 1 });
+    while (engine.stats().pool.prewarm < 1) await sleep(5);
+    await engine.actions.create({ name: 'placed', action: NOOP, annotations: { 'test-zone': 'garden' } });
+    await invoke(engine, 'placed');
+    // A cold start with the placement; the prewarm (no placement) is still there.
+    expect(runtime.created.map((s) => s.placement)).toEqual([undefined, { zone: 'garden' }]);
+    expect(engine.stats().pool.prewarm).toBe(1);
+    await engine.actions.create({ name: 'plain', action: NOOP });
+    await invoke(engine, 'plain');
+    expect(runtime.created.filter((s) => s.placement === undefined).length).toBe(2);
+    await engine.close();
+  });
+
   it('does not use a prewarm of another memory size', async () => {
     const runtime = new CountingRuntime();
     const engine = testEngine({ runtimes: [runtime], prewarmCount: 1 });

@@ -23,7 +23,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
-import { SILENT_REPORTER, type Container, type ContainerSpec, type Runtime, type RuntimeReporter } from '../runtime';
+import { SILENT_REPORTER, type Container, type ContainerSpec, type Placement, type Runtime, type RuntimeReporter } from '../runtime';
 import { containerConfig, type Transport } from './container-config';
 import { DockerContainer, type DockerContext } from './docker-container';
 import { relaxations, type DockerOptions } from './docker-options';
@@ -44,6 +44,11 @@ export function dockerKinds(images: Readonly<Record<string, string>>): readonly 
 
 /** The kinds of a Docker runtime with the default images: `nodejs:<major>` per supported major, `python:3`, `blackbox`. */
 export const DOCKER_KINDS = dockerKinds(EDGEWHISK_IMAGES);
+
+/** Annotation naming a Docker action's network (`none`, `bridge`, a network name); absent = `docker.network`. */
+export const NETWORK_ANNOTATION = 'edgewhisk-network';
+/** Its key in the action's placement. */
+const NETWORK_PLACEMENT = 'network';
 
 let nextContainer = 0;
 
@@ -115,6 +120,12 @@ export class DockerRuntime implements Runtime {
     this.#connect().catch(() => undefined);
   }
 
+  /** An action's `edgewhisk-network` annotation is its network; absent (or empty), the engine's `docker.network`. */
+  placementOf(annotations: readonly { readonly key: string; readonly value: unknown }[]): Placement | undefined {
+    const network = annotations.find((a) => a.key === NETWORK_ANNOTATION)?.value;
+    return typeof network === 'string' && network !== '' ? { [NETWORK_PLACEMENT]: network } : undefined;
+  }
+
   async create(spec: ContainerSpec): Promise<Container> {
     if (this.#closed) throw new Error('the Docker runtime is closed');
     const ociRuntime = await this.#connect();
@@ -128,7 +139,7 @@ export class DockerRuntime implements Runtime {
     // proxy listens, when the folder cannot be locked yet (socket-folder.ts), so it is reached over TCP.
     const unix = info.transport === 'unix' && this.#configured(image);
     // Stock images can only be reached through a published port, which needs a network that has one.
-    const network = spec.network ?? (unix ? this.#options.network : 'bridge');
+    const network = spec.placement?.[NETWORK_PLACEMENT] ?? (unix ? this.#options.network : 'bridge');
     if (network === 'host' || network.startsWith('container:')) {
       throw new Error(`network '${network}' would share the host's or another container's network: use none, bridge or a network name`);
     }
