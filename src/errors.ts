@@ -154,11 +154,17 @@ export const ERROR_CODES = {
   EW_EDITOR_DRAFT_INVALID: spec(400, (problem: string) => `The code cannot run: ${problem}`),
 
   // Docker runtime
+  // The runtime's own failure (a daemon that does not answer), reported as a gateway timeout: the daemon is upstream.
+  EW_DOCKER_TIMEOUT: spec(504, (what: string, deadline: number) => `the Docker daemon did not answer '${what}' within ${deadline} ms`),
   EW_DOCKER_SOCKET_TAMPERED: spec(
     502,
     (change: string) =>
       `The action changed its container's socket folder (${change}): the engine does not connect to what the container put there, and has removed the container.`,
   ),
+
+  // Remote engine (an OpenWhisk API reached through the `openwhisk` client): OpenWhisk's own message, and its
+  // status when it answered (502 when it could not be reached at all).
+  EW_REMOTE_ERROR: spec(502, (message: string) => message),
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
