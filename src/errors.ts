@@ -85,6 +85,9 @@ export const ERROR_CODES = {
   EW_RULE_ACTION_MISSING: spec(400, (action: string) => `The rule's action '${action}' does not exist.`),
   EW_RULE_ACTIVE: spec(409, (rule: string) => `Rule '${rule}' is active and cannot be updated; disable it first.`),
   EW_RULE_STATUS_INVALID: spec(400, (status: string) => `Rule status must be 'active' or 'inactive', got '${status}'.`),
+  // A new rule names both; an update may leave either out and keep the stored one.
+  EW_RULE_TRIGGER_REQUIRED: spec(400, () => 'Expected `trigger` to be a trigger name'),
+  EW_RULE_ACTION_REQUIRED: spec(400, () => 'Expected `action` to be an action name'),
 
   // Invocation (docs/semantics.md#invocation, docs/semantics.md#limits)
   EW_REQUEST_TOO_LARGE: spec(413, (size: number, max: number) => `Request larger than allowed: ${size} > ${max} bytes.`),
