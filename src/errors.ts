@@ -118,7 +118,21 @@ export const ERROR_CODES = {
   EW_LIST_DOCS_WITH_COUNT: spec(400, () => "The parameter 'docs' is not permitted with 'count'."),
   EW_LIST_EPOCH_INVALID: spec(400, (value: string) => `Parameter is not a valid value for epoch seconds: ${value}`),
 
-  // REST API and web actions (the standalone server and the API mounted in Node-RED)
+  // REST API and web actions (the standalone server and the API mounted in Node-RED). The texts of OpenWhisk's
+  // controller where it has them (apache/openwhisk docs/rest_api.md; its default messages for 401, 403, 404, 405).
+  EW_ROUTE_NOT_FOUND: spec(404, () => 'The requested resource does not exist.'),
+  EW_METHOD_NOT_ALLOWED: spec(405, () => 'Method not allowed.'),
+  EW_AUTH_INVALID: spec(401, () => 'The supplied authentication is invalid.'),
+  EW_AUTH_FORBIDDEN: spec(403, () => 'The supplied authentication is not authorized to access this resource.'),
+  EW_BODY_MALFORMED: spec(400, (reason: string) => `The request content was malformed:\n${reason}`),
+  EW_BODY_TOO_COMPLEX: spec(
+    413,
+    (structure: number, max: number) => `The request content is too complex: ${structure} bytes besides its largest string > ${max} bytes.`,
+  ),
+  // The caller went away mid-body: nobody reads the answer, but it is the client's doing, not the server's.
+  EW_BODY_INCOMPLETE: spec(400, () => 'The client closed the connection before sending the whole body.'),
+  // Anything that is not a coded error is a bug or an unforeseen failure: logged, and answered with no detail.
+  EW_SERVER_ERROR: spec(500, () => 'The server encountered an internal error.'),
   // A body field of the wrong JSON type (OpenWhisk's deserializer refuses these, with this prefix).
   EW_FIELD_TYPE: spec(
     400,
@@ -136,6 +150,8 @@ export const ERROR_CODES = {
   ),
   EW_CALLER_GONE: spec(503, () => 'The web action caller disconnected before the activation started; it was not run.'),
   EW_WEB_RESPONSE_INVALID: spec(400, () => "Response is not valid 'message/http'."),
+  EW_WEB_PROPERTY_MISSING: spec(400, (ext: string) => `The action did not return a '${ext}' property.`),
+  EW_WEB_NOT_AUTHORIZED: spec(401, () => 'Not Authorized'),
 
   // Worker runtime: thrown inside the action's thread, so it fails like any error the action throws (502).
   EW_WORKER_UNSUPPORTED: spec(
