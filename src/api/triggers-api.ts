@@ -126,9 +126,8 @@ export class TriggersApi {
         logs.push(JSON.stringify({ ...base, statusCode: 0, success: true, activationId: started.activationId }));
       } catch (error) {
         // A 5xx from the action invoke is a whisk error (3), any other refusal an application error (1).
-        const status = isEdgeWhiskError(error) ? error.statusCode : 500;
-        const message = isEdgeWhiskError(error) ? error.message : 'The server encountered an internal error.';
-        logs.push(JSON.stringify({ ...base, statusCode: status >= 500 ? 3 : 1, success: false, error: message }));
+        const refusal = isEdgeWhiskError(error) ? error : ewError('EW_SERVER_ERROR', []);
+        logs.push(JSON.stringify({ ...base, statusCode: refusal.statusCode >= 500 ? 3 : 1, success: false, error: refusal.message }));
       }
     }
     const record: StoredActivation = {
