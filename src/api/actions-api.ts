@@ -2,7 +2,7 @@
  * `engine.actions`: the same method names and option shapes as the official `openwhisk` npm client's
  * `ow.actions`, so code written for one runs against the other.
  */
-import { errorText, toApiView, type Activation, type StoredActivation } from '../activations/record';
+import { errorText, httpStatusOf, toApiView, type Activation, type StoredActivation } from '../activations/record';
 import { RUNTIME_ANNOTATION, type EngineCore } from '../engine-core';
 import { fqn, packageOf, rootNamespace } from '../entities/names';
 import { resolveAction } from '../entities/resolve-action';
@@ -289,7 +289,7 @@ export async function waitFor(
       'EW_ACTIVATION_FAILED',
       [errorText(view.response.result)],
       { activation: view, activationId: view.activationId },
-      { statusCode: view.response.statusCode === 3 ? 500 : 502 },
+      { statusCode: httpStatusOf(view.response.statusCode) },
     );
   }
   if (o.result === true || Array.isArray(view.response.result)) return view.response.result;

@@ -11,7 +11,7 @@
  * parameters and annotations for the other PUTs (body-reader.ts, json-body.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Activation } from '../activations/record';
+import { httpStatusOf, type Activation } from '../activations/record';
 import type { Engine } from '../engine';
 import { ewError } from '../errors';
 import { credentialsMatch } from './basic-auth';
@@ -125,7 +125,7 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
       }
       return send(res, 202, { activationId: started.activationId }, header);
     }
-    const status = activation.response.success ? 200 : activation.response.statusCode === 3 ? 500 : 502;
+    const status = httpStatusOf(activation.response.statusCode);
     const result = activation.response.result;
     if (flag(query, 'result') || Array.isArray(result)) return send(res, status, result, header);
     send(res, status, activation, header);

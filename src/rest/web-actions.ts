@@ -10,7 +10,7 @@
  * before it started is dropped from the queue instead of run.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Activation } from '../activations/record';
+import { httpStatusOf, type Activation } from '../activations/record';
 import type { Engine } from '../engine';
 import { runAsWebCaller } from '../engine-core';
 import { annotation, type KeyValue } from '../entities/types';
@@ -182,7 +182,7 @@ export function createWebActions(engine: Engine, auth: Buffer, bodies: BodyReade
       return refuse(res, error);
     }
     const result = activation.response.result as Record<string, unknown>;
-    if (activation.response.statusCode >= 2) return replyJson(res, activation.response.statusCode === 3 ? 500 : 502, { error: (result ?? {})['error'] ?? 'The action did not produce a valid response.' });
+    if (activation.response.statusCode >= 2) return replyJson(res, httpStatusOf(activation.response.statusCode), { error: (result ?? {})['error'] ?? 'The action did not produce a valid response.' });
     // An application error is projected like a result: the action chose its status and body.
     const projected = activation.response.statusCode === 1 && typeof result?.['error'] === 'object' ? (result['error'] as Record<string, unknown>) : result;
     return project(res, target.ext, projected, activation.response.statusCode === 1, method === 'HEAD');
