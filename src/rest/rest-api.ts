@@ -11,7 +11,8 @@
  * parameters and annotations for the other PUTs (body-reader.ts, json-body.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { httpStatusOf, type Activation } from '../activations/record';
+import { awaitActivation } from '../activations/await-activation';
+import { httpStatusOf } from '../activations/record';
 import type { Engine } from '../engine';
 import { ewError } from '../errors';
 import { credentialsMatch } from './basic-auth';
@@ -111,12 +112,8 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
       started.activation.catch(() => undefined);
       return send(res, 202, { activationId: started.activationId }, header);
     }
-    let timer: NodeJS.Timeout | undefined;
-    const activation = await new Promise<Activation | undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), wait);
-      started.activation.then(resolve, () => resolve(undefined));
-    });
-    clearTimeout(timer);
+    // An activation that cannot be waited for (its promise rejects) is answered as one that outlived the wait.
+    const activation = await awaitActivation(started.activation.catch(() => undefined), wait);
     if (activation === undefined) {
       // OpenWhisk's demotion: still running after the wait. `?fail_on_timeout=true` asks for an error instead.
       if (flag(query, 'fail_on_timeout')) {
