@@ -5,9 +5,10 @@
  * otherwise one trigger activation whose logs hold one JSON line per rule, and one non-blocking invocation per
  * active rule.
  */
-import { STATUS, type StoredActivation } from '../activations/record';
+import { activationRecord, triggerAnnotations } from '../activations/record-builder';
+import { STATUS } from '../activations/record';
 import type { EngineCore } from '../engine-core';
-import { entityPath, fqn, requireNoPackage } from '../entities/names';
+import { fqn, requireNoPackage } from '../entities/names';
 import { resolveAction } from '../entities/resolve-action';
 import type { KeyValue, TriggerDoc } from '../entities/types';
 import { nextVersion, resolveAnnotations, resolveParameters } from '../entities/validate';
@@ -130,20 +131,18 @@ export class TriggersApi {
         logs.push(JSON.stringify({ ...base, statusCode: refusal.statusCode >= 500 ? 3 : 1, success: false, error: refusal.message }));
       }
     }
-    const record: StoredActivation = {
-      namespace: trigger.namespace,
-      name: trigger.name,
-      subject: trigger.namespace,
-      activationId,
-      version: trigger.version,
-      publish: trigger.publish,
-      start,
-      end: 0,
-      response: { statusCode: STATUS.SUCCESS, result: payload },
-      logs,
-      annotations: [{ key: 'path', value: entityPath(trigger) }],
-    };
-    await core.complete(record);
+    await core.complete(
+      activationRecord({
+        entity: trigger,
+        namespace: trigger.namespace,
+        activationId,
+        start,
+        end: 0,
+        response: { statusCode: STATUS.SUCCESS, result: payload },
+        logs,
+        annotations: triggerAnnotations(trigger),
+      }),
+    );
     return { activationId };
   }
 
