@@ -28,11 +28,10 @@ import type { AddressInfo } from 'node:net';
 import { loadAction, type Entry } from './action-loader';
 import { BoundedOutput } from './bounded-output';
 import { sameSecret } from './constant-time';
-import { describeError, invokeMain, reply, SENTINEL, type ProxyResponse } from './result';
+import { describeError, invokeMain, reply, type ProxyResponse } from './result';
+import { SENTINEL, TERMINATED } from './stream-markers';
 
 const BODY_LIMIT = 48 * 1024 * 1024;
-/** Written to stderr when the proxy is stopped by SIGTERM (`docker stop`, a daemon shutting down). */
-export const TERMINATED = 'EdgeWhisk action proxy: stopped by SIGTERM';
 const concurrent = process.env['__OW_ALLOW_CONCURRENT'] === 'true';
 const SECRET_HEADER = 'x-edgewhisk-secret';
 const LOG_LIMIT_HEADER = 'x-edgewhisk-log-limit';
