@@ -118,8 +118,8 @@ export const ERROR_CODES = {
   EW_LIST_DOCS_WITH_COUNT: spec(400, () => "The parameter 'docs' is not permitted with 'count'."),
   EW_LIST_EPOCH_INVALID: spec(400, (value: string) => `Parameter is not a valid value for epoch seconds: ${value}`),
 
-  // REST API and web actions (the standalone server and the API mounted in Node-RED). The texts of OpenWhisk's
-  // controller where it has them (apache/openwhisk docs/rest_api.md; its default messages for 401, 403, 404, 405).
+  // REST API and web actions (the standalone server and the API mounted in Node-RED). The 401, 403 and 404 texts are
+  // OpenWhisk's controller's, which clients match; the others are the ones this API has always answered with.
   EW_ROUTE_NOT_FOUND: spec(404, () => 'The requested resource does not exist.'),
   EW_METHOD_NOT_ALLOWED: spec(405, () => 'Method not allowed.'),
   EW_AUTH_INVALID: spec(401, () => 'The supplied authentication is invalid.'),

@@ -78,8 +78,8 @@ function parseBody(raw: Buffer, contentType: string): { fields?: Record<string, 
 }
 
 /**
- * Refuses the request with `error` (a coded error's status and message; anything else is a logged 500); a body it
- * came with is not read (see `lingerIfUnread`). Web actions answer `{error}` without a transaction id, as OpenWhisk's.
+ * Refuses the request with `error` as `{error}` (a coded error's status and message; anything else is a logged 500);
+ * a body it came with is not read (see `lingerIfUnread`).
  */
 function refuse(res: ServerResponse, error: unknown): void {
   const { status, message, headers } = errorReply(error);
