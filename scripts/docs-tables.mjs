@@ -31,6 +31,12 @@ function cell(text) {
   return String(text).replace(/\|/g, '\\|');
 }
 
+/** `text` as a code span in a table cell: a newline shown as `\n`, and fenced with `` when it holds a backtick. */
+function codeCell(text) {
+  const inner = cell(text).replace(/\n/g, '\\n');
+  return inner.includes('`') ? `\`\` ${inner} \`\`` : `\`${inner}\``;
+}
+
 export function optionsTable() {
   const { DEFAULTS } = require(join(root, 'dist', 'index.js'));
   const docs = optionDocs();
@@ -69,7 +75,7 @@ export function errorsTable() {
     const params = /^\(([^)]*)\)/.exec(spec.message.toString())?.[1] ?? '';
     const names = params.split(',').map((p) => p.trim()).filter(Boolean).map((p) => `<${p.replace(/[:=].*$/, '').trim()}>`);
     // Messages are code spans so placeholders such as <max> render literally. One-element arrays print as their element both in templates and through join(), whatever the parameter type.
-    rows.push(`| \`${code}\` | ${spec.status} | \`${cell(spec.message(...names.map((n) => [n])))}\` |`);
+    rows.push(`| \`${code}\` | ${spec.status} | ${codeCell(spec.message(...names.map((n) => [n])))} |`);
   }
   return rows.join('\n');
 }

@@ -5,6 +5,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
 import type { ActivationStore } from './activations/activation-store';
+import { actionAnnotations, activationRecord } from './activations/record-builder';
 import { STATUS, toApiView, type StoredActivation } from './activations/record';
 import { EntityStore } from './entities/entity-store';
 import { parseName, rootNamespace, type QualifiedName } from './entities/names';
@@ -224,7 +225,6 @@ export class EngineCore extends EventEmitter<EngineEvents> {
       initEnv,
       // The invoking namespace: an action in a package has `ns/pkg` as its own namespace path.
       namespace: rootNamespace(action.namespace),
-      subject: rootNamespace(action.namespace),
       receivedAt: Date.now(),
       transactionId: activationId,
       ...(context.cause === undefined ? {} : { cause: context.cause }),
@@ -281,25 +281,15 @@ function info(job: InvocationJob): EngineEvents['activation:queued'][0] {
 /** The record of a job that never ran: the engine closed first, or its web caller left while it was queued. */
 function notRunRecord(job: InvocationJob, message: string): StoredActivation {
   const now = Date.now();
-  return {
+  return activationRecord({
+    entity: job.action,
     namespace: job.namespace,
-    name: job.action.name,
-    subject: job.subject,
     activationId: job.activationId,
-    version: job.action.version,
-    publish: job.action.publish,
     start: now,
     end: now,
-    duration: 0,
-    ...(job.cause === undefined ? {} : { cause: job.cause }),
+    cause: job.cause,
     response: { statusCode: STATUS.INTERNAL_ERROR, result: { error: message } },
     logs: [],
-    annotations: [
-      { key: 'path', value: `${job.action.namespace}/${job.action.name}` },
-      { key: 'waitTime', value: now - job.receivedAt },
-      { key: 'kind', value: job.exec.kind },
-      { key: 'timeout', value: false },
-      { key: 'limits', value: { ...job.action.limits } },
-    ],
-  };
+    annotations: actionAnnotations(job.action, job.exec.kind, { waitTime: now - job.receivedAt, timedOut: false }),
+  });
 }

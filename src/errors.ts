@@ -85,6 +85,9 @@ export const ERROR_CODES = {
   EW_RULE_ACTION_MISSING: spec(400, (action: string) => `The rule's action '${action}' does not exist.`),
   EW_RULE_ACTIVE: spec(409, (rule: string) => `Rule '${rule}' is active and cannot be updated; disable it first.`),
   EW_RULE_STATUS_INVALID: spec(400, (status: string) => `Rule status must be 'active' or 'inactive', got '${status}'.`),
+  // A new rule names both; an update may leave either out and keep the stored one.
+  EW_RULE_TRIGGER_REQUIRED: spec(400, () => 'Expected `trigger` to be a trigger name'),
+  EW_RULE_ACTION_REQUIRED: spec(400, () => 'Expected `action` to be an action name'),
 
   // Invocation (docs/semantics.md#invocation, docs/semantics.md#limits)
   EW_REQUEST_TOO_LARGE: spec(413, (size: number, max: number) => `Request larger than allowed: ${size} > ${max} bytes.`),
@@ -115,7 +118,21 @@ export const ERROR_CODES = {
   EW_LIST_DOCS_WITH_COUNT: spec(400, () => "The parameter 'docs' is not permitted with 'count'."),
   EW_LIST_EPOCH_INVALID: spec(400, (value: string) => `Parameter is not a valid value for epoch seconds: ${value}`),
 
-  // REST API and web actions (the standalone server and the API mounted in Node-RED)
+  // REST API and web actions (the standalone server and the API mounted in Node-RED). The 401, 403 and 404 texts are
+  // OpenWhisk's controller's, which clients match; the others are the ones this API has always answered with.
+  EW_ROUTE_NOT_FOUND: spec(404, () => 'The requested resource does not exist.'),
+  EW_METHOD_NOT_ALLOWED: spec(405, () => 'Method not allowed.'),
+  EW_AUTH_INVALID: spec(401, () => 'The supplied authentication is invalid.'),
+  EW_AUTH_FORBIDDEN: spec(403, () => 'The supplied authentication is not authorized to access this resource.'),
+  EW_BODY_MALFORMED: spec(400, (reason: string) => `The request content was malformed:\n${reason}`),
+  EW_BODY_TOO_COMPLEX: spec(
+    413,
+    (structure: number, max: number) => `The request content is too complex: ${structure} bytes besides its largest string > ${max} bytes.`,
+  ),
+  // The caller went away mid-body: nobody reads the answer, but it is the client's doing, not the server's.
+  EW_BODY_INCOMPLETE: spec(400, () => 'The client closed the connection before sending the whole body.'),
+  // Anything that is not a coded error is a bug or an unforeseen failure: logged, and answered with no detail.
+  EW_SERVER_ERROR: spec(500, () => 'The server encountered an internal error.'),
   // A body field of the wrong JSON type (OpenWhisk's deserializer refuses these, with this prefix).
   EW_FIELD_TYPE: spec(
     400,
@@ -133,6 +150,8 @@ export const ERROR_CODES = {
   ),
   EW_CALLER_GONE: spec(503, () => 'The web action caller disconnected before the activation started; it was not run.'),
   EW_WEB_RESPONSE_INVALID: spec(400, () => "Response is not valid 'message/http'."),
+  EW_WEB_PROPERTY_MISSING: spec(400, (ext: string) => `The action did not return a '${ext}' property.`),
+  EW_WEB_NOT_AUTHORIZED: spec(401, () => 'Not Authorized'),
 
   // Worker runtime: thrown inside the action's thread, so it fails like any error the action throws (502).
   EW_WORKER_UNSUPPORTED: spec(
@@ -154,11 +173,17 @@ export const ERROR_CODES = {
   EW_EDITOR_DRAFT_INVALID: spec(400, (problem: string) => `The code cannot run: ${problem}`),
 
   // Docker runtime
+  // The runtime's own failure (a daemon that does not answer), reported as a gateway timeout: the daemon is upstream.
+  EW_DOCKER_TIMEOUT: spec(504, (what: string, deadline: number) => `the Docker daemon did not answer '${what}' within ${deadline} ms`),
   EW_DOCKER_SOCKET_TAMPERED: spec(
     502,
     (change: string) =>
       `The action changed its container's socket folder (${change}): the engine does not connect to what the container put there, and has removed the container.`,
   ),
+
+  // Remote engine (an OpenWhisk API reached through the `openwhisk` client): OpenWhisk's own message, and its
+  // status when it answered (502 when it could not be reached at all).
+  EW_REMOTE_ERROR: spec(502, (message: string) => message),
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -23,6 +23,16 @@ export const STATUS_NAMES: Readonly<Record<StatusCode, string>> = Object.freeze(
   3: 'whisk_internal_error',
 });
 
+/**
+ * The HTTP status a blocking invoke of an activation with this status code is answered with, as OpenWhisk answers
+ * it: 200 on success, 500 for a whisk internal error, 502 for an application or developer error
+ * (docs/semantics.md#http-status-of-a-blocking-invoke).
+ */
+export function httpStatusOf(statusCode: StatusCode): 200 | 500 | 502 {
+  if (statusCode === STATUS.SUCCESS) return 200;
+  return statusCode === STATUS.INTERNAL_ERROR ? 500 : 502;
+}
+
 export interface StoredResponse {
   readonly statusCode: StatusCode;
   readonly result: unknown;

@@ -2,7 +2,8 @@
  * `engine.actions`: the same method names and option shapes as the official `openwhisk` npm client's
  * `ow.actions`, so code written for one runs against the other.
  */
-import { errorText, toApiView, type Activation, type StoredActivation } from '../activations/record';
+import { awaitActivation } from '../activations/await-activation';
+import { errorText, httpStatusOf, toApiView, type Activation, type StoredActivation } from '../activations/record';
 import { RUNTIME_ANNOTATION, type EngineCore } from '../engine-core';
 import { fqn, packageOf, rootNamespace } from '../entities/names';
 import { resolveAction } from '../entities/resolve-action';
@@ -289,13 +290,7 @@ export async function waitFor(
   const max = core.options.maxBlockingWait;
   checkWaitTimeout(o.timeout);
   const wait = Math.min(o.timeout ?? max, max);
-  const record = await new Promise<StoredActivation | undefined>((resolve) => {
-    const timer = setTimeout(() => resolve(undefined), wait);
-    started.done.then((r) => {
-      clearTimeout(timer);
-      resolve(r);
-    });
-  });
+  const record = await awaitActivation(started.done, wait);
   if (record === undefined) {
     if (o.onWaitTimeout === 'fail') {
       throw ewError('EW_ACTIVATION_WAIT_EXPIRED', [started.activationId, wait], { activationId: started.activationId });
@@ -308,7 +303,7 @@ export async function waitFor(
       'EW_ACTIVATION_FAILED',
       [errorText(view.response.result)],
       { activation: view, activationId: view.activationId },
-      { statusCode: view.response.statusCode === 3 ? 500 : 502 },
+      { statusCode: httpStatusOf(view.response.statusCode) },
     );
   }
   if (o.result === true || Array.isArray(view.response.result)) return view.response.result;

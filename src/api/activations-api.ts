@@ -1,5 +1,6 @@
 /** `engine.activations`: the `openwhisk` client's `ow.activations` (list, get, logs, result). */
 import type { ActivationStore } from '../activations/activation-store';
+import { awaitActivation } from '../activations/await-activation';
 import { toApiView, toSummary, type Activation, type ActivationResponse, type ActivationSummary } from '../activations/record';
 import type { EngineCore } from '../engine-core';
 import { ewError } from '../errors';
@@ -80,35 +81,26 @@ export class ActivationsApi {
     const ms = typeof options === 'object' && options.timeout !== undefined ? options.timeout : timeout;
     if (!Number.isInteger(ms) || ms < 0) throw new TypeError(`Expected \`timeout\` to be a non-negative integer, got \`${String(ms)}\``);
     const core = this.#core;
-    return new Promise<Activation>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
-      const onCompleted = (activation: Activation): void => {
-        if (activation.activationId !== id) return;
-        finish();
-        resolve(activation);
-      };
-      const finish = (): void => {
-        clearTimeout(timer);
-        core.off('activation:completed', onCompleted);
+    let onCompleted: (activation: Activation) => void = () => undefined;
+    const completed = new Promise<Activation>((resolve, reject) => {
+      onCompleted = (activation) => {
+        if (activation.activationId === id) resolve(activation);
       };
       // Listen before looking, so a completion between the look and the listen is not missed.
       core.on('activation:completed', onCompleted);
-      timer = setTimeout(() => {
-        finish();
-        reject(ewError('EW_ACTIVATION_WAIT_EXPIRED', [id, ms], { activationId: id }));
-      }, ms);
       Promise.resolve(this.#store.get(id)).then(
         (record) => {
-          if (record === undefined) return;
-          finish();
-          resolve(toApiView(record));
+          if (record !== undefined) resolve(toApiView(record));
         },
-        (error: unknown) => {
-          finish();
-          reject(error instanceof Error ? error : new Error(String(error)));
-        },
+        (error: unknown) => reject(error instanceof Error ? error : new Error(String(error))),
       );
     });
+    return awaitActivation(completed, ms)
+      .finally(() => core.off('activation:completed', onCompleted))
+      .then((activation) => {
+        if (activation === undefined) throw ewError('EW_ACTIVATION_WAIT_EXPIRED', [id, ms], { activationId: id });
+        return activation;
+      });
   }
 
   async logs(options: IdOptions): Promise<{ logs: readonly string[] }> {

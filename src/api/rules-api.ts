@@ -98,8 +98,8 @@ export class RulesApi {
     if (status !== 'active' && status !== 'inactive') throw ewError('EW_RULE_STATUS_INVALID', [String(status)]);
     const triggerName = o.trigger ?? (existing === undefined ? undefined : `/${existing.trigger.path}/${existing.trigger.name}`);
     const actionName = o.action ?? (existing === undefined ? undefined : `/${existing.action.path}/${existing.action.name}`);
-    if (typeof triggerName !== 'string') throw new TypeError('Expected `trigger` to be a trigger name');
-    if (typeof actionName !== 'string') throw new TypeError('Expected `action` to be an action name');
+    if (typeof triggerName !== 'string') throw ewError('EW_RULE_TRIGGER_REQUIRED', []);
+    if (typeof actionName !== 'string') throw ewError('EW_RULE_ACTION_REQUIRED', []);
     const trigger = requireNoPackage(core.name(triggerName), 'trigger');
     const action = core.name(actionName);
     if (core.entities.find('trigger', trigger) === undefined) throw ewError('EW_RULE_TRIGGER_MISSING', [fqn(trigger)]);

@@ -5,9 +5,10 @@
  * otherwise one trigger activation whose logs hold one JSON line per rule, and one non-blocking invocation per
  * active rule.
  */
-import { STATUS, type StoredActivation } from '../activations/record';
+import { activationRecord, triggerAnnotations } from '../activations/record-builder';
+import { STATUS } from '../activations/record';
 import type { EngineCore } from '../engine-core';
-import { entityPath, fqn, requireNoPackage } from '../entities/names';
+import { fqn, requireNoPackage } from '../entities/names';
 import { resolveAction } from '../entities/resolve-action';
 import type { KeyValue, TriggerDoc } from '../entities/types';
 import { nextVersion, resolveAnnotations, resolveParameters } from '../entities/validate';
@@ -126,25 +127,22 @@ export class TriggersApi {
         logs.push(JSON.stringify({ ...base, statusCode: 0, success: true, activationId: started.activationId }));
       } catch (error) {
         // A 5xx from the action invoke is a whisk error (3), any other refusal an application error (1).
-        const status = isEdgeWhiskError(error) ? error.statusCode : 500;
-        const message = isEdgeWhiskError(error) ? error.message : 'The server encountered an internal error.';
-        logs.push(JSON.stringify({ ...base, statusCode: status >= 500 ? 3 : 1, success: false, error: message }));
+        const refusal = isEdgeWhiskError(error) ? error : ewError('EW_SERVER_ERROR', []);
+        logs.push(JSON.stringify({ ...base, statusCode: refusal.statusCode >= 500 ? 3 : 1, success: false, error: refusal.message }));
       }
     }
-    const record: StoredActivation = {
-      namespace: trigger.namespace,
-      name: trigger.name,
-      subject: trigger.namespace,
-      activationId,
-      version: trigger.version,
-      publish: trigger.publish,
-      start,
-      end: 0,
-      response: { statusCode: STATUS.SUCCESS, result: payload },
-      logs,
-      annotations: [{ key: 'path', value: entityPath(trigger) }],
-    };
-    await core.complete(record);
+    await core.complete(
+      activationRecord({
+        entity: trigger,
+        namespace: trigger.namespace,
+        activationId,
+        start,
+        end: 0,
+        response: { statusCode: STATUS.SUCCESS, result: payload },
+        logs,
+        annotations: triggerAnnotations(trigger),
+      }),
+    );
     return { activationId };
   }
 

@@ -6,9 +6,9 @@
  * success or an application error). `run()` never rejects: every failure becomes an activation record.
  */
 import { LOG_DEVELOPER_ERROR_WARNING, LogCollector } from '../activations/log-collector';
-import { STATUS, type StoredActivation, type StatusCode } from '../activations/record';
-import { entityPath } from '../entities/names';
-import type { ActionDoc, CodeExec, KeyValue } from '../entities/types';
+import { actionAnnotations, activationRecord } from '../activations/record-builder';
+import { STATUS, type StoredActivation } from '../activations/record';
+import type { ActionDoc, CodeExec } from '../entities/types';
 import { isEdgeWhiskError } from '../errors';
 import type { Container, Outcome, Placement } from '../runtimes/runtime';
 import type { ContainerPool, Lease } from './container-pool';
@@ -23,9 +23,8 @@ export interface InvocationJob {
   readonly params: unknown;
   /** `init` parameters, exported as environment variables at init. */
   readonly initEnv: Readonly<Record<string, string>>;
-  /** The invoking namespace. */
+  /** The invoking namespace (and subject). */
   readonly namespace: string;
-  readonly subject: string;
   /** Epoch ms when the engine accepted the invocation (the start of `waitTime`). */
   readonly receivedAt: number;
   readonly transactionId: string;
@@ -185,33 +184,16 @@ export class Invoker {
     logs: LogCollector,
     timing: { waitTime: number; timedOut: boolean; initTime?: number },
   ): StoredActivation {
-    const { action } = job;
-    const annotations: KeyValue[] = [
-      { key: 'path', value: entityPath(action) },
-      { key: 'waitTime', value: Math.max(0, timing.waitTime) },
-      { key: 'kind', value: job.exec.kind },
-      { key: 'timeout', value: timing.timedOut },
-      { key: 'limits', value: { ...action.limits } },
-    ];
-    if (timing.initTime !== undefined) annotations.push({ key: 'initTime', value: timing.initTime });
-    if (job.causedBy !== undefined) annotations.push({ key: 'causedBy', value: job.causedBy });
-    if (job.binding !== undefined) annotations.push({ key: 'binding', value: job.binding });
-    const response: { statusCode: StatusCode; result: unknown; size?: number } = { statusCode: verdict.statusCode, result: verdict.result };
-    if (verdict.size !== undefined) response.size = verdict.size;
-    return {
+    return activationRecord({
+      entity: job.action,
       namespace: job.namespace,
-      name: action.name,
-      subject: job.subject,
       activationId: job.activationId,
-      version: action.version,
-      publish: action.publish,
       start,
       end,
-      duration: end - start,
-      ...(job.cause === undefined ? {} : { cause: job.cause }),
-      response,
+      cause: job.cause,
+      response: verdict,
       logs: logs.lines(),
-      annotations,
-    };
+      annotations: actionAnnotations(job.action, job.exec.kind, { ...timing, causedBy: job.causedBy, binding: job.binding }),
+    });
   }
 }

@@ -13,7 +13,7 @@ import { DEFAULT_NODE_KIND, RETIRED_NODE_KINDS } from '../runtimes/node-kinds';
 import { claimActionName, forgetNode, releaseActionName, renamedFrom, type EngineLease } from './lib/engine-registry';
 import { noteOrigin } from './lib/activation-origins';
 import { leaseEngineFor } from './lib/engine-source';
-import { ActivationError, asError, errorStatus, shortText } from './lib/node-errors';
+import { ActivationError, asError, errorStatus, isMissingEntity, shortText } from './lib/node-errors';
 import { hasTemplates, renderParams, staticParams, type ParamDef } from './lib/param-templates';
 import { ProgressStatus } from './lib/progress-status';
 import { subscribeStarted } from './lib/started-dispatch';
@@ -216,8 +216,9 @@ export default function register(RED: RedApi): void {
         (error: unknown) => {
           // Sequences whose components are defined by later nodes succeed on the first message; say so quietly.
           const message = asError(error).message;
-          if (def.kind === 'sequence' && /component does not exist/.test(message)) setStatus({ fill: 'grey', shape: 'ring', text: 'waiting for components' });
-          else {
+          if (def.kind === 'sequence' && isMissingEntity(error, ['EW_SEQUENCE_COMPONENT_MISSING'], /component does not exist/)) {
+            setStatus({ fill: 'grey', shape: 'ring', text: 'waiting for components' });
+          } else {
             const runtime = def.runtime !== undefined && def.runtime !== '' ? def.runtime : defaultRuntime;
             const needsRefused = refused !== undefined && (runtime === refused.runtime || def.kind === 'blackbox');
             node.error(`Could not define action '${name}': ${message}${needsRefused ? ` ${refused.message}` : ''}`);

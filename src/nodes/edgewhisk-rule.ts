@@ -3,7 +3,7 @@
  * `disable` (in `msg.payload` or `msg.topic`), or `msg.payload` true / false. The status shows the state.
  */
 import { leaseEngineFor } from './lib/engine-source';
-import { asError, shortText } from './lib/node-errors';
+import { asError, isMissingEntity, shortText } from './lib/node-errors';
 import type { DoneFn, Node, NodeDef, NodeMessage, RedApi, SendFn } from './lib/red-types';
 
 interface RuleNodeDef extends NodeDef {
@@ -61,7 +61,8 @@ export default function register(RED: RedApi): void {
     const defineNow = (): void => {
       ensureDefined().then(show, (error: unknown) => {
         const message = asError(error).message;
-        node.status({ fill: 'grey', shape: 'ring', text: shortText(/does not exist/.test(message) ? 'waiting for action' : message) });
+        const waiting = isMissingEntity(error, ['EW_RULE_ACTION_MISSING', 'EW_RULE_TRIGGER_MISSING', 'EW_ENTITY_NOT_FOUND'], /does not exist/);
+        node.status({ fill: 'grey', shape: 'ring', text: shortText(waiting ? 'waiting for action' : message) });
       });
     };
     defineNow();

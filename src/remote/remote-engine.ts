@@ -10,7 +10,7 @@
 import { EventEmitter } from 'node:events';
 import openwhisk from 'openwhisk';
 import type { Activation } from '../activations/record';
-import { ewError } from '../errors';
+import { ewError, type EdgeWhiskError } from '../errors';
 import type { EngineEvents } from '../events';
 import { DEFAULTS, type ActionLimitRanges } from '../options';
 import { remoteDefinitionMatches } from './remote-definition';
@@ -31,14 +31,12 @@ export interface RemoteOptions {
 type Client = ReturnType<typeof openwhisk>;
 type Options = Record<string, unknown>;
 
-/** Errors from the client carry `statusCode` and the server's `error` body; keep OpenWhisk's message. */
-function remoteError(error: unknown): Error {
+/** Errors from the client carry `statusCode` and the server's `error` body; keep OpenWhisk's message and status. */
+function remoteError(error: unknown): EdgeWhiskError {
   const e = error as { statusCode?: number; error?: { error?: string }; message?: string };
   const message = typeof e?.error?.error === 'string' ? e.error.error : (e?.message ?? String(error));
-  const wrapped = new Error(message) as Error & { statusCode?: number; code?: string };
-  if (typeof e?.statusCode === 'number') wrapped.statusCode = e.statusCode;
-  wrapped.code = 'EW_REMOTE';
-  return wrapped;
+  // Not kept as the cause: the client's error holds the request, Authorization header included.
+  return ewError('EW_REMOTE_ERROR', [message], {}, typeof e?.statusCode === 'number' ? { statusCode: e.statusCode } : {});
 }
 
 async function call<T>(fn: () => Promise<T>): Promise<T> {

@@ -6,7 +6,7 @@
  * exact string, and logs or rate limits keyed on the header see different callers where there is one. Anything
  * that does not re-encode to exactly the text given is refused.
  */
-import { timingSafeEqual } from 'node:crypto';
+import { sameSecret } from '../proxy/nodejs/constant-time';
 
 const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
@@ -25,5 +25,5 @@ export function basicCredentials(header: string | undefined): Buffer | undefined
 /** Whether `header` carries exactly `expected` (`uuid:key` bytes), compared in constant time. */
 export function credentialsMatch(header: string | undefined, expected: Buffer): boolean {
   const given = basicCredentials(header);
-  return given !== undefined && given.length === expected.length && timingSafeEqual(given, expected);
+  return given !== undefined && sameSecret(given, expected);
 }

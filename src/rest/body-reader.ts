@@ -39,7 +39,7 @@ export class BodyReader {
 
   /**
    * The body of `req`, at most `cap` bytes. Rejects with EW_REQUEST_TOO_LARGE (413) past the cap, EW_SERVER_BUSY
-   * (503) when the budget has no room, or the stream's error when the client goes away.
+   * (503) when the budget has no room, or EW_BODY_INCOMPLETE (400) when the client goes away.
    */
   read(req: IncomingMessage, res: ServerResponse, { cap, anonymous = false }: BodyCap): Promise<Buffer> {
     return new Promise((resolve, reject) => {
@@ -51,7 +51,7 @@ export class BodyReader {
       res.once('close', () => this.release(req));
       const chunks: Buffer[] = [];
       let settled = false;
-      const stop = (error: Error): void => {
+      const stop = (error: EdgeWhiskError): void => {
         if (settled) return;
         settled = true;
         req.off('data', onData);
@@ -74,10 +74,10 @@ export class BodyReader {
         req.off('data', onData);
         resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, hold.bytes));
       });
-      req.once('error', (error) => stop(error));
       // A client that goes away mid-body: Node reports it as an error, but a bare close must not leave this pending.
+      req.once('error', (error) => stop(ewError('EW_BODY_INCOMPLETE', [], {}, { cause: error })));
       req.once('close', () => {
-        if (!req.readableEnded) stop(new Error('The client closed the connection before sending the whole body.'));
+        if (!req.readableEnded) stop(ewError('EW_BODY_INCOMPLETE', []));
       });
     });
   }

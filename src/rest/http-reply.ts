@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ewError, isEdgeWhiskError, type EdgeWhiskError } from '../errors';
 
 const JSON_HEADERS = { 'Content-Type': 'application/json; charset=utf-8' };
 
@@ -13,16 +14,6 @@ const JSON_HEADERS = { 'Content-Type': 'application/json; charset=utf-8' };
  * before it has read the answer (it sees EPIPE or ECONNRESET instead of the 413); Apache lingers 2 s the same way.
  */
 export const LINGER_MS = 2_000;
-
-/** An answer the router decides on itself (no engine error behind it). */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export function transactionId(): string {
   return randomBytes(16).toString('hex');
@@ -69,4 +60,26 @@ export function send(res: ServerResponse, status: number, body: unknown, headers
 
 export function sendError(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
   send(res, status, { error: message, code: transactionId() }, headers);
+}
+
+export interface ErrorReply {
+  readonly status: number;
+  readonly message: string;
+  readonly headers: Record<string, string>;
+}
+
+/**
+ * What a thrown value is answered with. A coded error is the request's own answer: its status and message (503
+ * with Retry-After). Anything else is the server's fault, never the request's, whatever its class (an engine bug
+ * is as likely a TypeError as anything): it is logged, and answered 500 without its details.
+ */
+export function errorReply(error: unknown): ErrorReply {
+  const coded = isEdgeWhiskError(error) ? error : internalError(error);
+  return { status: coded.statusCode, message: coded.message, headers: coded.code === 'EW_SERVER_BUSY' ? { 'Retry-After': '1' } : {} };
+}
+
+function internalError(error: unknown): EdgeWhiskError {
+  const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  process.emitWarning(`EdgeWhisk's REST API failed on a request: ${detail}`, 'EdgeWhiskWarning');
+  return ewError('EW_SERVER_ERROR', [], {}, { cause: error });
 }

@@ -9,7 +9,7 @@
  *
  * The scan skips strings with `indexOf`, so it costs a byte loop only over the structure, which the caps bound.
  */
-import { HttpError } from './http-reply';
+import { ewError, type EdgeWhiskError } from '../errors';
 
 /** Deepest nesting of objects and arrays accepted; real payloads stay far below it. */
 export const JSON_MAX_DEPTH = 128;
@@ -21,8 +21,9 @@ const OPEN_ARRAY = 0x5b;
 const CLOSE_OBJECT = 0x7d;
 const CLOSE_ARRAY = 0x5d;
 
-function malformed(reason: string): HttpError {
-  return new HttpError(400, `The request content was malformed:\n${reason}`);
+/** What a body nested deeper than JSON_MAX_DEPTH is refused with (by the REST API and by web actions). */
+export function tooDeep(): EdgeWhiskError {
+  return ewError('EW_BODY_MALFORMED', [`JSON nested deeper than ${JSON_MAX_DEPTH} levels.`]);
 }
 
 /** The nesting depth of `raw` (up to `maxDepth + 1`) and the length of its largest string literal, in bytes. */
@@ -70,14 +71,14 @@ export function scanJson(raw: Buffer, maxDepth: number): { depth: number; larges
 export function parseJsonBody(raw: Buffer, structureCap = Infinity): unknown {
   if (raw.length === 0) return undefined;
   const { depth, largestString } = scanJson(raw, JSON_MAX_DEPTH);
-  if (depth > JSON_MAX_DEPTH) throw malformed(`JSON nested deeper than ${JSON_MAX_DEPTH} levels.`);
+  if (depth > JSON_MAX_DEPTH) throw tooDeep();
   const structure = raw.length - largestString;
   if (structure > structureCap) {
-    throw new HttpError(413, `The request content is too complex: ${structure} bytes besides its largest string > ${structureCap} bytes.`);
+    throw ewError('EW_BODY_TOO_COMPLEX', [structure, structureCap]);
   }
   try {
     return JSON.parse(raw.toString('utf8')) as unknown;
   } catch {
-    throw malformed('Invalid JSON.');
+    throw ewError('EW_BODY_MALFORMED', ['Invalid JSON.']);
   }
 }

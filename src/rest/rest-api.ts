@@ -11,12 +11,13 @@
  * parameters and annotations for the other PUTs (body-reader.ts, json-body.ts).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Activation } from '../activations/record';
+import { awaitActivation } from '../activations/await-activation';
+import { httpStatusOf } from '../activations/record';
 import type { Engine } from '../engine';
-import { ewError, isEdgeWhiskError } from '../errors';
+import { ewError } from '../errors';
 import { credentialsMatch } from './basic-auth';
 import { BodyReader } from './body-reader';
-import { HttpError, send, sendError, transactionId } from './http-reply';
+import { errorReply, send, sendError, transactionId } from './http-reply';
 import { parseJsonBody } from './json-body';
 import { epochParams, flag, listParams, waitTimeout } from './query';
 import { createWebActions, parseWebPath } from './web-actions';
@@ -30,15 +31,12 @@ export interface RestApiOptions {
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
-const NOT_FOUND = 'The requested resource does not exist.';
-const BAD_AUTH = 'The supplied authentication is invalid.';
-const METHOD_NOT_ALLOWED = 'Method not allowed.';
 /** Room for an entity's small fields (names, kind, limits, version) besides its parameters and annotations. */
 const ENTITY_SLACK = 65_536;
 
 function objectBody(body: unknown): Record<string, unknown> {
   if (body === undefined || body === null) return {};
-  if (typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'The request content was malformed:\nExpected a JSON object.');
+  if (typeof body !== 'object' || Array.isArray(body)) throw ewError('EW_BODY_MALFORMED', ['Expected a JSON object.']);
   return body as Record<string, unknown>;
 }
 
@@ -87,12 +85,12 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
   /** `_` and the configured namespace are the same; any other is not this key's to touch. */
   const checkNamespace = (namespace: string): void => {
     if (namespace !== '_' && namespace !== ns) {
-      throw new HttpError(403, 'The supplied authentication is not authorized to access this resource.');
+      throw ewError('EW_AUTH_FORBIDDEN', []);
     }
   };
   /** Entity name with its namespace, as the engine expects. */
   const entity = (namespace: string, rest: string[]): string => {
-    if (rest.length === 0 || rest.some((r) => r === '')) throw new HttpError(404, NOT_FOUND);
+    if (rest.length === 0 || rest.some((r) => r === '')) throw ewError('EW_ROUTE_NOT_FOUND', []);
     checkNamespace(namespace);
     return `/${ns}/${rest.join('/')}`;
   };
@@ -114,21 +112,17 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
       started.activation.catch(() => undefined);
       return send(res, 202, { activationId: started.activationId }, header);
     }
-    let timer: NodeJS.Timeout | undefined;
-    const activation = await new Promise<Activation | undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), wait);
-      started.activation.then(resolve, () => resolve(undefined));
-    });
-    clearTimeout(timer);
+    // An activation that cannot be waited for (its promise rejects) is answered as one that outlived the wait.
+    const activation = await awaitActivation(started.activation.catch(() => undefined), wait);
     if (activation === undefined) {
       // OpenWhisk's demotion: still running after the wait. `?fail_on_timeout=true` asks for an error instead.
       if (flag(query, 'fail_on_timeout')) {
         const error = ewError('EW_ACTIVATION_WAIT_EXPIRED', [started.activationId, wait]);
-        return send(res, 408, { error: error.message, code: transactionId(), activationId: started.activationId }, header);
+        return send(res, error.statusCode, { error: error.message, code: transactionId(), activationId: started.activationId }, header);
       }
       return send(res, 202, { activationId: started.activationId }, header);
     }
-    const status = activation.response.success ? 200 : activation.response.statusCode === 3 ? 500 : 502;
+    const status = httpStatusOf(activation.response.statusCode);
     const result = activation.response.result;
     if (flag(query, 'result') || Array.isArray(result)) return send(res, status, result, header);
     send(res, status, activation, header);
@@ -142,15 +136,15 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
     const webTarget = parseWebPath(url.pathname);
     if (webTarget !== undefined) return web(req, res, webTarget, url.searchParams);
     const target = route(url.pathname);
-    if (target === undefined) throw new HttpError(404, NOT_FOUND);
+    if (target === undefined) throw ewError('EW_ROUTE_NOT_FOUND', []);
     if (!credentialsMatch(req.headers.authorization, expected)) {
       res.setHeader('WWW-Authenticate', 'Basic realm="EdgeWhisk"');
-      throw new HttpError(401, BAD_AUTH);
+      throw ewError('EW_AUTH_INVALID', []);
     }
     const method = req.method ?? 'GET';
     const query = url.searchParams;
     if (target === 'namespaces') {
-      if (method !== 'GET') throw new HttpError(405, METHOD_NOT_ALLOWED);
+      if (method !== 'GET') throw ewError('EW_METHOD_NOT_ALLOWED', []);
       return send(res, 200, [ns]);
     }
     const { namespace, collection, rest } = target;
@@ -162,7 +156,7 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
 
     switch (collection) {
       case 'limits': {
-        if (method !== 'GET') throw new HttpError(405, METHOD_NOT_ALLOWED);
+        if (method !== 'GET') throw ewError('EW_METHOD_NOT_ALLOWED', []);
         checkNamespace(namespace);
         return send(res, 200, {
           concurrentInvocations: o.concurrentInvocations,
@@ -179,7 +173,7 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
       }
       case 'actions': {
         if (rest.length === 0) {
-          if (method !== 'GET') throw new HttpError(405, METHOD_NOT_ALLOWED);
+          if (method !== 'GET') throw ewError('EW_METHOD_NOT_ALLOWED', []);
           checkNamespace(namespace);
           return send(res, 200, await engine.actions.list(listOptions()));
         }
@@ -192,11 +186,11 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
           return send(res, 200, await engine.actions.create({ name, action: body, overwrite: flag(query, 'overwrite') }));
         }
         if (method === 'POST') return invoke(req, res, name, query);
-        throw new HttpError(405, METHOD_NOT_ALLOWED);
+        throw ewError('EW_METHOD_NOT_ALLOWED', []);
       }
       case 'triggers': {
         if (rest.length === 0) {
-          if (method !== 'GET') throw new HttpError(405, METHOD_NOT_ALLOWED);
+          if (method !== 'GET') throw ewError('EW_METHOD_NOT_ALLOWED', []);
           checkNamespace(namespace);
           return send(res, 200, await engine.triggers.list(listOptions()));
         }
@@ -214,11 +208,11 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
           if (fired.activationId === undefined) return send(res, 204, undefined);
           return send(res, 202, { activationId: fired.activationId }, { 'x-openwhisk-activation-id': fired.activationId });
         }
-        throw new HttpError(405, METHOD_NOT_ALLOWED);
+        throw ewError('EW_METHOD_NOT_ALLOWED', []);
       }
       case 'rules': {
         if (rest.length === 0) {
-          if (method !== 'GET') throw new HttpError(405, METHOD_NOT_ALLOWED);
+          if (method !== 'GET') throw ewError('EW_METHOD_NOT_ALLOWED', []);
           checkNamespace(namespace);
           return send(res, 200, await engine.rules.list(listOptions()));
         }
@@ -247,11 +241,11 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
           if (body['status'] === 'inactive') return send(res, 200, await engine.rules.disable({ name }));
           throw ewError('EW_RULE_STATUS_INVALID', [String(body['status'])]);
         }
-        throw new HttpError(405, METHOD_NOT_ALLOWED);
+        throw ewError('EW_METHOD_NOT_ALLOWED', []);
       }
       case 'packages': {
         if (rest.length === 0) {
-          if (method !== 'GET') throw new HttpError(405, METHOD_NOT_ALLOWED);
+          if (method !== 'GET') throw ewError('EW_METHOD_NOT_ALLOWED', []);
           checkNamespace(namespace);
           return send(res, 200, await engine.packages.list({ ...listOptions(), public: flag(query, 'public') }));
         }
@@ -263,10 +257,10 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
           checkPublish(body);
           return send(res, 200, await engine.packages.create({ name, package: body, overwrite: flag(query, 'overwrite') }));
         }
-        throw new HttpError(405, METHOD_NOT_ALLOWED);
+        throw ewError('EW_METHOD_NOT_ALLOWED', []);
       }
       case 'activations': {
-        if (method !== 'GET') throw new HttpError(405, METHOD_NOT_ALLOWED);
+        if (method !== 'GET') throw ewError('EW_METHOD_NOT_ALLOWED', []);
         checkNamespace(namespace);
         if (rest.length === 0) {
           const listed = await engine.activations.list({
@@ -279,25 +273,21 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
           return send(res, 200, listed);
         }
         const [id, part, ...extra] = rest;
-        if (id === undefined || extra.length > 0) throw new HttpError(404, NOT_FOUND);
+        if (id === undefined || extra.length > 0) throw ewError('EW_ROUTE_NOT_FOUND', []);
         if (part === undefined) return send(res, 200, await engine.activations.get(id));
         if (part === 'logs') return send(res, 200, await engine.activations.logs(id));
         if (part === 'result') return send(res, 200, await engine.activations.result(id));
-        throw new HttpError(404, NOT_FOUND);
+        throw ewError('EW_ROUTE_NOT_FOUND', []);
       }
       default:
-        throw new HttpError(404, NOT_FOUND);
+        throw ewError('EW_ROUTE_NOT_FOUND', []);
     }
   };
 
   return (req, res) => {
     handle(req, res).catch((error: unknown) => {
-      if (error instanceof HttpError) return sendError(res, error.status, error.message);
-      if (isEdgeWhiskError(error, 'EW_SERVER_BUSY')) return sendError(res, 503, error.message, { 'Retry-After': '1' });
-      if (isEdgeWhiskError(error)) return sendError(res, error.statusCode, error.message);
-      // Misuse of an engine API by the request (wrong types) is the client's error, not the server's.
-      if (error instanceof TypeError) return sendError(res, 400, error.message);
-      sendError(res, 500, 'The server encountered an internal error.');
+      const { status, message, headers } = errorReply(error);
+      sendError(res, status, message, headers);
     });
   };
 }

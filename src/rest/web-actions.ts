@@ -10,14 +10,15 @@
  * before it started is dropped from the queue instead of run.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Activation } from '../activations/record';
+import { httpStatusOf, type Activation } from '../activations/record';
 import type { Engine } from '../engine';
 import { runAsWebCaller } from '../engine-core';
 import { annotation, type KeyValue } from '../entities/types';
-import { isEdgeWhiskError } from '../errors';
+import { ewError, type EdgeWhiskError } from '../errors';
 import { credentialsMatch } from './basic-auth';
 import type { BodyReader } from './body-reader';
-import { JSON_MAX_DEPTH, scanJson } from './json-body';
+import { errorReply } from './http-reply';
+import { JSON_MAX_DEPTH, scanJson, tooDeep } from './json-body';
 import { project, reply, replyJson } from './web-response';
 
 const EXTENSIONS = new Set(['json', 'http', 'html', 'text', 'svg']);
@@ -25,8 +26,6 @@ const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIO
 const CORS_METHODS = 'OPTIONS, GET, DELETE, POST, PUT, HEAD, PATCH';
 const CORS_HEADERS = 'Authorization, Origin, X-Requested-With, Content-Type, Accept, User-Agent';
 const BINARY_TYPES = /^(image|audio|video)\/|^application\/(octet-stream|pdf|zip|gzip)/;
-const NOT_FOUND = 'The requested resource does not exist.';
-const RESERVED = 'Request defines parameters that are not allowed (e.g., reserved properties).';
 
 interface WebTarget {
   readonly namespace: string;
@@ -78,9 +77,17 @@ function parseBody(raw: Buffer, contentType: string): { fields?: Record<string, 
   return { body: raw.toString('base64') };
 }
 
-/** Refuses the request; a body it came with is not read (see `lingerIfUnread`). */
-function refuse(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+/**
+ * Refuses the request with `error` as `{error}` (a coded error's status and message; anything else is a logged 500);
+ * a body it came with is not read (see `lingerIfUnread`).
+ */
+function refuse(res: ServerResponse, error: unknown): void {
+  const { status, message, headers } = errorReply(error);
   replyJson(res, status, { error: message }, headers);
+}
+
+function notFound(): EdgeWhiskError {
+  return ewError('EW_ENTITY_NOT_FOUND', []);
 }
 
 export function createWebActions(engine: Engine, auth: Buffer, bodies: BodyReader) {
@@ -88,16 +95,16 @@ export function createWebActions(engine: Engine, auth: Buffer, bodies: BodyReade
 
   return async function handleWeb(req: IncomingMessage, res: ServerResponse, target: WebTarget, query: URLSearchParams): Promise<void> {
     const method = (req.method ?? 'GET').toUpperCase();
-    if (!METHODS.has(method)) return refuse(res, 405, 'Method not allowed.');
-    if (target.namespace !== '_' && target.namespace !== ns) return refuse(res, 404, NOT_FOUND);
+    if (!METHODS.has(method)) return refuse(res, ewError('EW_METHOD_NOT_ALLOWED', []));
+    if (target.namespace !== '_' && target.namespace !== ns) return refuse(res, notFound());
     let action: Record<string, unknown>;
     try {
       action = await engine.actions.get({ name: `/${ns}/${target.name}`, code: false });
     } catch {
-      return refuse(res, 404, NOT_FOUND);
+      return refuse(res, notFound());
     }
     const annotations = action['annotations'] as KeyValue[];
-    if (!truthy(annotation(annotations, 'web-export'))) return refuse(res, 404, NOT_FOUND);
+    if (!truthy(annotation(annotations, 'web-export'))) return refuse(res, notFound());
 
     if (method === 'OPTIONS' && !truthy(annotation(annotations, 'web-custom-options'))) {
       const requested = req.headers['access-control-request-headers'];
@@ -112,9 +119,9 @@ export function createWebActions(engine: Engine, auth: Buffer, bodies: BodyReade
     const owner = credentialsMatch(req.headers.authorization, auth);
     const requireAuth = annotation(annotations, 'require-whisk-auth');
     if (requireAuth === true) {
-      if (!owner) return refuse(res, 401, 'Not Authorized');
+      if (!owner) return refuse(res, ewError('EW_WEB_NOT_AUTHORIZED', []));
     } else if (typeof requireAuth === 'string' || typeof requireAuth === 'number') {
-      if (req.headers['x-require-whisk-auth'] !== String(requireAuth)) return refuse(res, 401, 'Not Authorized');
+      if (req.headers['x-require-whisk-auth'] !== String(requireAuth)) return refuse(res, ewError('EW_WEB_NOT_AUTHORIZED', []));
     }
 
     // The caller is gone when the connection closes before the answer was sent.
@@ -132,8 +139,7 @@ export function createWebActions(engine: Engine, auth: Buffer, bodies: BodyReade
       try {
         raw = await bodies.read(req, res, { cap: engine.options.payloadLimit, anonymous: !owner });
       } catch (error) {
-        const busy = isEdgeWhiskError(error, 'EW_SERVER_BUSY') ? { 'Retry-After': '1' } : {};
-        refuse(res, isEdgeWhiskError(error) ? error.statusCode : 400, error instanceof Error ? error.message : String(error), busy);
+        refuse(res, error);
         return undefined;
       }
       const headers: Record<string, string> = {};
@@ -146,7 +152,7 @@ export function createWebActions(engine: Engine, auth: Buffer, bodies: BodyReade
         for (const [key, value] of query) params[key] = value;
         const parsed = parseBody(raw, headers['content-type'] ?? '');
         if (parsed.tooDeep === true) {
-          replyJson(res, 400, { error: `The request content was malformed:\nJSON nested deeper than ${JSON_MAX_DEPTH} levels.` });
+          refuse(res, tooDeep());
           return undefined;
         }
         if (parsed.fields !== undefined) Object.assign(params, parsed.fields);
@@ -155,7 +161,7 @@ export function createWebActions(engine: Engine, auth: Buffer, bodies: BodyReade
       // The HTTP context belongs to the system: a request may not supply any of it itself.
       for (const key of Object.keys(params)) {
         if (key.startsWith('__ow_') && !(key === '__ow_body' || key === '__ow_query')) {
-          replyJson(res, 400, { error: RESERVED });
+          refuse(res, ewError('EW_PARAMETERS_NOT_ALLOWED', []));
           return undefined;
         }
       }
@@ -173,11 +179,10 @@ export function createWebActions(engine: Engine, auth: Buffer, bodies: BodyReade
       res.setHeader('x-openwhisk-activation-id', started.activationId);
       activation = await started.activation;
     } catch (error) {
-      const status = isEdgeWhiskError(error) ? error.statusCode : 500;
-      return replyJson(res, status, { error: error instanceof Error ? error.message : String(error) });
+      return refuse(res, error);
     }
     const result = activation.response.result as Record<string, unknown>;
-    if (activation.response.statusCode >= 2) return replyJson(res, activation.response.statusCode === 3 ? 500 : 502, { error: (result ?? {})['error'] ?? 'The action did not produce a valid response.' });
+    if (activation.response.statusCode >= 2) return replyJson(res, httpStatusOf(activation.response.statusCode), { error: (result ?? {})['error'] ?? 'The action did not produce a valid response.' });
     // An application error is projected like a result: the action chose its status and body.
     const projected = activation.response.statusCode === 1 && typeof result?.['error'] === 'object' ? (result['error'] as Record<string, unknown>) : result;
     return project(res, target.ext, projected, activation.response.statusCode === 1, method === 'HEAD');

@@ -72,7 +72,7 @@ export function project(res: ServerResponse, ext: string, result: Record<string,
   if (ext === 'json') return send(failed ? 400 : 200, { 'Content-Type': 'application/json' }, Buffer.from(JSON.stringify(result)));
   if (ext === 'html' || ext === 'text' || ext === 'svg') {
     const value = result[ext];
-    if (typeof value !== 'string') return send(400, { 'Content-Type': 'application/json' }, Buffer.from(JSON.stringify({ error: `The action did not return a '${ext}' property.` })));
+    if (typeof value !== 'string') return send(400, { 'Content-Type': 'application/json' }, Buffer.from(JSON.stringify({ error: ewError('EW_WEB_PROPERTY_MISSING', [ext]).message })));
     const type = ext === 'html' ? 'text/html; charset=utf-8' : ext === 'svg' ? 'image/svg+xml' : 'text/plain; charset=utf-8';
     return send(failed ? 400 : 200, { 'Content-Type': type }, Buffer.from(value, 'utf8'));
   }

@@ -3,10 +3,11 @@
  * result with a top-level `error` stops the sequence and becomes its response. The sequence's own record lists the
  * component activation ids as its logs; each component's record points back with `cause`.
  */
+import { activationRecord, sequenceAnnotations } from '../activations/record-builder';
 import { STATUS, type StatusCode, type StoredActivation } from '../activations/record';
 import type { EngineCore, StartContext } from '../engine-core';
-import { entityPath, rootNamespace } from '../entities/names';
-import { isSequence, type ActionDoc, type KeyValue } from '../entities/types';
+import { rootNamespace } from '../entities/names';
+import { isSequence, type ActionDoc } from '../entities/types';
 import { ewError, isEdgeWhiskError } from '../errors';
 import { resolveAction } from '../entities/resolve-action';
 
@@ -103,27 +104,16 @@ export async function runSequence(
     size = undefined;
     end = Date.now();
   }
-  const annotations: KeyValue[] = [
-    { key: 'topmost', value: context.causedBy === undefined },
-    { key: 'path', value: entityPath(sequence) },
-    { key: 'kind', value: 'sequence' },
-    { key: 'waitTime', value: 0 },
-    { key: 'limits', value: { ...sequence.limits, memory: memory || sequence.limits.memory } },
-  ];
-  if (context.causedBy !== undefined) annotations.push({ key: 'causedBy', value: context.causedBy });
-  return {
+  return activationRecord({
+    entity: sequence,
     namespace: rootNamespace(sequence.namespace),
-    name: sequence.name,
-    subject: rootNamespace(sequence.namespace),
     activationId,
-    version: sequence.version,
-    publish: sequence.publish,
     start: receivedAt,
     end,
     duration,
-    ...(context.cause === undefined ? {} : { cause: context.cause }),
-    response: size === undefined ? { statusCode, result } : { statusCode, result, size },
+    cause: context.cause,
+    response: { statusCode, result, size },
     logs: componentIds,
-    annotations,
-  };
+    annotations: sequenceAnnotations(sequence, { memory: memory || sequence.limits.memory, causedBy: context.causedBy }),
+  });
 }

@@ -19,6 +19,18 @@ describe('architecture', () => {
     expect(offenders).toEqual([]);
   });
 
+  it('keeps the Node.js action proxy self-contained: src/proxy/nodejs imports nothing outside its folder', () => {
+    // An image or a child process gets dist/proxy/nodejs and its npm packages only (src/runtimes/docker/proxy-source.ts).
+    const proxy = join(src, 'proxy', 'nodejs');
+    const outside = files(proxy).flatMap((f) =>
+      [...readFileSync(f, 'utf8').matchAll(/(?:from\s*|import\(\s*|require\(\s*)['"]([^'"]+)['"]/g)]
+        .map((m) => m[1] as string)
+        .filter((specifier) => specifier.startsWith('.') && !specifier.startsWith('./'))
+        .map((specifier) => `${relative(src, f)}: ${specifier}`),
+    );
+    expect(outside).toEqual([]);
+  });
+
   it('names every source file in kebab-case', () => {
     const bad = files(src).filter((f) => !/^[a-z0-9]+(-[a-z0-9]+)*\.ts$/.test(f.split('/').pop() ?? ''));
     expect(bad).toEqual([]);

@@ -31,7 +31,8 @@ function answer(RED: RedApi, res: AdminResponse, work: () => Promise<unknown>): 
         return;
       }
       RED.log.error(`EdgeWhisk editor route failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      res.status(500).json({ error: 'The server encountered an internal error.' });
+      const internal = ewError('EW_SERVER_ERROR', []);
+      res.status(internal.statusCode).json({ error: internal.message });
     },
   );
 }

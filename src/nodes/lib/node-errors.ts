@@ -1,6 +1,8 @@
 /** Turns engine outcomes into what a Node-RED flow sees: Errors for `done(err)` and short status texts. */
-import { errorText, type Activation } from '../../activations/record';
-import { isEdgeWhiskError } from '../../errors';
+import { errorText, STATUS, type Activation } from '../../activations/record';
+import { annotation } from '../../entities/types';
+import { isEdgeWhiskError, type ErrorCode } from '../../errors';
+import { MESSAGES } from '../../invoker/judge';
 import type { NodeStatus } from './red-types';
 
 /** An Error for `done(err)`: Catch nodes get its message, `code` and, on the message, the activation. */
@@ -51,12 +53,32 @@ export function shortText(text: string, max = 24): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
+/**
+ * What a failed activation is called on its node, read from the record rather than from what its error says: an
+ * action's own `{error: "low memory"}` is an application error, whatever its words. A time-out is the record's
+ * `timeout` annotation, and running out of memory the developer error whose result is OpenWhisk's message for it
+ * (docs/semantics.md#activation-annotations, #how-runtime-answers-are-judged); a remote OpenWhisk writes both the same.
+ */
+export function failureLabel(activation: Activation): string {
+  const { response } = activation;
+  if (annotation(activation.annotations, 'timeout') === true) return 'timeout';
+  if (response.statusCode === STATUS.DEVELOPER_ERROR && errorText(response.result) === MESSAGES.oom) return 'out of memory';
+  return response.status;
+}
+
 export function errorStatus(error: unknown): NodeStatus {
-  if (error instanceof ActivationError) {
-    const message = error.message;
-    const label = /time limit/.test(message) ? 'timeout' : /memory/.test(message) ? 'out of memory' : error.activation.response.status;
-    return { fill: 'red', shape: 'ring', text: shortText(label) };
-  }
+  if (error instanceof ActivationError) return { fill: 'red', shape: 'ring', text: shortText(failureLabel(error.activation)) };
   if ((isEdgeWhiskError(error) || error instanceof EngineRefusal) && error.statusCode === 429) return { fill: 'yellow', shape: 'ring', text: 'throttled' };
   return { fill: 'red', shape: 'ring', text: shortText(asError(error).message) };
+}
+
+/**
+ * Whether `error` says that something a definition depends on does not exist yet (it may be defined by a node that
+ * starts later): one of `codes` from an embedded engine. A remote OpenWhisk's refusals carry no EdgeWhisk code, only
+ * OpenWhisk's message, so for those alone the text is read (`remoteText`, e.g. its "Sequence component does not
+ * exist.").
+ */
+export function isMissingEntity(error: unknown, codes: readonly ErrorCode[], remoteText: RegExp): boolean {
+  if (isEdgeWhiskError(error, 'EW_REMOTE_ERROR')) return remoteText.test(error.message);
+  return codes.some((code) => isEdgeWhiskError(error, code));
 }

@@ -11,8 +11,6 @@ export interface ProxyResponse {
   readonly body: string;
 }
 
-export const SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX';
-
 export function reply(status: number, body: unknown): ProxyResponse {
   return { status, body: JSON.stringify(body) };
 }

@@ -22,17 +22,16 @@
  * Each request may carry `X-EdgeWhisk-Log-Limit` (bytes): the activation's log limit, enforced here, where the
  * output is produced (bounded-output.ts); without it the limit is OpenWhisk's largest, 10 MB.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { closeSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadAction, type Entry } from './action-loader';
 import { BoundedOutput } from './bounded-output';
-import { describeError, invokeMain, reply, SENTINEL, type ProxyResponse } from './result';
+import { sameSecret } from './constant-time';
+import { describeError, invokeMain, reply, type ProxyResponse } from './result';
+import { SENTINEL, TERMINATED } from './stream-markers';
 
 const BODY_LIMIT = 48 * 1024 * 1024;
-/** Written to stderr when the proxy is stopped by SIGTERM (`docker stop`, a daemon shutting down). */
-export const TERMINATED = 'EdgeWhisk action proxy: stopped by SIGTERM';
 const concurrent = process.env['__OW_ALLOW_CONCURRENT'] === 'true';
 const SECRET_HEADER = 'x-edgewhisk-secret';
 const LOG_LIMIT_HEADER = 'x-edgewhisk-log-limit';
@@ -67,15 +66,11 @@ function logLimit(req: IncomingMessage): number | undefined {
   return typeof value === 'string' && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
 }
 
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text, 'utf8').digest();
-}
-
 /** Whether the request carries the proxy's secret (always, when it has none); compared in constant time. */
 function authorized(req: IncomingMessage): boolean {
   if (secret === '') return true;
   const given = req.headers[SECRET_HEADER];
-  return typeof given === 'string' && timingSafeEqual(digest(given), digest(secret));
+  return typeof given === 'string' && sameSecret(given, secret);
 }
 
 function refuse(message: string, status = 403, log = true): ProxyResponse {

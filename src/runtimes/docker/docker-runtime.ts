@@ -23,6 +23,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
+import { ewError } from '../../errors';
 import { SILENT_REPORTER, type Container, type ContainerSpec, type Placement, type Runtime, type RuntimeReporter } from '../runtime';
 import { containerConfig, type Transport } from './container-config';
 import { DockerContainer, type DockerContext } from './docker-container';
@@ -357,7 +358,7 @@ export class DockerRuntime implements Runtime {
       const timer =
         deadline === null
           ? undefined
-          : setTimeout(() => reject(Object.assign(new Error(`the Docker daemon did not answer '${what}' within ${deadline} ms`), { code: 'EW_DOCKER_TIMEOUT' })), deadline);
+          : setTimeout(() => reject(ewError('EW_DOCKER_TIMEOUT', [what, deadline])), deadline);
       operation.then(
         (value) => {
           clearTimeout(timer);

@@ -8,12 +8,12 @@
  */
 import { Agent } from 'node:http';
 import type { Readable } from 'node:stream';
+import { SENTINEL } from '../../proxy/nodejs/stream-markers';
 import type { ContainerFailure, InitPayload, LogSink, Outcome, RunPayload } from '../runtime';
 import { LineSplitter } from './line-splitter';
 import { postJson, type ProxyAddress } from './post-json';
 import { markerOf, type Marker } from './proxy-markers';
 
-export const SENTINEL = 'XXX_THE_END_OF_A_WHISK_ACTIVATION_XXX';
 /** Carries the secret a proxy started with `EW_PROXY_SECRET` requires (see src/proxy/nodejs/server.ts). */
 export const SECRET_HEADER = 'X-EdgeWhisk-Secret';
 /** Carries the activation's log limit in bytes, which EdgeWhisk's proxies enforce where the output is produced. */
