@@ -14,6 +14,7 @@ import type { EngineEvents } from './events';
 import type { PoolStats } from './invoker/container-pool';
 import { DEFAULTS, resolveOptions, type EngineOptions, type EngineOptionsInput } from './options';
 import type { Runtime } from './runtimes/runtime';
+import { DockerRuntime } from './runtimes/docker/docker-runtime';
 import { ProcessRuntime } from './runtimes/process/process-runtime';
 import { WorkerRuntime } from './runtimes/worker/worker-runtime';
 
@@ -59,9 +60,6 @@ export class Engine {
     const { docker } = this.options;
     const wantsDocker = docker.enabled || this.options.defaultRuntime === 'docker' || this.options.prewarm.some((p) => p.runtime === 'docker');
     if (wantsDocker && !runtimes.has('docker')) {
-      // Loaded here, not at the top: dockerode (and its ssh2 and protobuf stack) is required only by engines that
-      // use Docker, so the Home Assistant add-on, which has no Docker socket, never loads it.
-      const { DockerRuntime } = require('./runtimes/docker/docker-runtime') as typeof import('./runtimes/docker/docker-runtime');
       runtimes.set('docker', new DockerRuntime({ options: docker, defaults: DEFAULTS.docker, memoryBudget: this.options.memoryBudget }));
     }
     if (!runtimes.has(this.options.defaultRuntime)) {

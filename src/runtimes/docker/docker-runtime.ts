@@ -22,7 +22,7 @@ import { chmodSync, mkdirSync, realpathSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Dockerode from 'dockerode';
+import type Dockerode from 'dockerode';
 import { ewError } from '../../errors';
 import { SILENT_REPORTER, type Container, type ContainerSpec, type Placement, type Runtime, type RuntimeReporter } from '../runtime';
 import { containerConfig, type Transport } from './container-config';
@@ -93,7 +93,10 @@ export class DockerRuntime implements Runtime {
     this.kinds = dockerKinds(config.options.images);
     this.#defaults = config.defaults;
     this.#memoryBudget = config.memoryBudget;
-    this.docker = new Dockerode(connection(config.options.host));
+    // Required here, not imported at the top: dockerode (with its ssh2 and protobuf stack) loads only for engines
+    // that use Docker, never in the Home Assistant add-on, which has no Docker socket.
+    const DockerClient = require('dockerode') as typeof Dockerode;
+    this.docker = new DockerClient(connection(config.options.host));
     const call = <T>(what: string, operation: Promise<T>, deadline?: number | null): Promise<T> => this.#call(what, operation, deadline);
     this.#identity = ownerIdentity(config.identity);
     this.#lease = new OwnerLease(this.docker, call, this.#identity, config.options.instance, config.leaseTtl ?? LEASE_TTL_MS);
