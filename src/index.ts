@@ -17,7 +17,7 @@ export {
 } from './activations/record';
 export type { ActivationStore, ActivationQuery } from './activations/activation-store';
 export { MemoryActivationStore } from './activations/memory-activation-store';
-export type { Runtime, RuntimeReporter, PullProgress, Container, ContainerSpec, InitPayload, RunPayload, Outcome, LogSink } from './runtimes/runtime';
+export type { Runtime, RuntimeReporter, PullProgress, Container, ContainerSpec, Placement, InitPayload, RunPayload, Outcome, LogSink } from './runtimes/runtime';
 export { WorkerRuntime } from './runtimes/worker/worker-runtime';
 export { ProcessRuntime, type ProcessRuntimeOptions } from './runtimes/process/process-runtime';
 export { ENTITY_NAME, isValidEntityName } from './entities/names';
@@ -25,5 +25,6 @@ export type { ActionOptions, InvokeOptions } from './api/actions-api';
 export type { TriggerOptions, FireOptions } from './api/triggers-api';
 export type { RuleOptions } from './api/rules-api';
 export type { ActivationListOptions } from './api/activations-api';
+export type { ActionView, ExecView, TriggerView, RuleView, PackageView, EntityReference } from './entities/views';
 export { createRestApi, type RestApiOptions } from './rest/rest-api';
 export { startStandalone, type Standalone, type StandaloneOptions } from './rest/standalone';

@@ -2,6 +2,7 @@
  * `engine.actions`: the same method names and option shapes as the official `openwhisk` npm client's
  * `ow.actions`, so code written for one runs against the other.
  */
+import type { ActionView, ExecView } from '../entities/views';
 import { awaitActivation } from '../activations/await-activation';
 import { errorText, httpStatusOf, toApiView, type Activation, type StoredActivation } from '../activations/record';
 import { RUNTIME_ANNOTATION, type EngineCore } from '../engine-core';
@@ -78,9 +79,9 @@ export interface InvokeOptions {
 type NameOptions = string | { readonly name?: string; readonly actionName?: string; readonly code?: boolean };
 
 /** The action as `get` returns it; `code: false` leaves the code out. */
-export function actionView(doc: ActionDoc, withCode = true): Record<string, unknown> {
-  const exec: Record<string, unknown> = { ...doc.exec };
-  if (!withCode && 'code' in exec) delete exec['code'];
+export function actionView(doc: ActionDoc, withCode = true): ActionView {
+  const exec: { -readonly [K in keyof ExecView]: ExecView[K] } = { ...doc.exec };
+  if (!withCode) delete exec.code;
   return {
     namespace: doc.namespace,
     name: doc.name,
@@ -104,29 +105,29 @@ export class ActionsApi {
 
   /** The entities (newest first), or with `count: true` only how many there are, as `{actions: n}`. */
   list(options: ListOptions & { readonly count: true }): Promise<{ actions: number }>;
-  list(options?: ListOptions): Promise<Record<string, unknown>[]>;
-  async list(options: ListOptions = {}): Promise<Record<string, unknown>[] | { actions: number }> {
+  list(options?: ListOptions): Promise<ActionView[]>;
+  async list(options: ListOptions = {}): Promise<ActionView[] | { actions: number }> {
     const { skip, limit } = listWindow(options, 'actions');
     const namespace = options.namespace === undefined || options.namespace === '_' ? this.#core.options.namespace : options.namespace;
     if (options.count === true) return { actions: this.#core.entities.list('action', namespace).length };
     return this.#core.entities.list('action', namespace).slice(skip, skip + limit).map((doc) => actionView(doc, false));
   }
 
-  async get(options: NameOptions): Promise<Record<string, unknown>> {
+  async get(options: NameOptions): Promise<ActionView> {
     const q = this.#core.name(pickName(options, 'actionName'));
     const withCode = typeof options === 'string' || options.code !== false;
     return actionView(this.#core.entities.get('action', q), withCode);
   }
 
-  async create(options: ActionOptions): Promise<Record<string, unknown>> {
+  async create(options: ActionOptions): Promise<ActionView> {
     return actionView(this.#put(options, options.overwrite === true));
   }
 
-  async update(options: ActionOptions): Promise<Record<string, unknown>> {
+  async update(options: ActionOptions): Promise<ActionView> {
     return actionView(this.#put(options, true));
   }
 
-  async delete(options: NameOptions): Promise<Record<string, unknown>> {
+  async delete(options: NameOptions): Promise<ActionView> {
     const q = this.#core.name(pickName(options, 'actionName'));
     const doc = this.#core.entities.get('action', q);
     this.#core.entities.delete('action', q);

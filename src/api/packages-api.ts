@@ -10,6 +10,7 @@ import { ewError } from '../errors';
 import { monotonicNow } from '../util/monotonic-now';
 import { listWindow, type ListOptions } from './list-options';
 import { pickName } from './pick-name';
+import type { PackageView } from '../entities/views';
 
 export interface PackageOptions {
   readonly name?: string;
@@ -34,7 +35,7 @@ export class PackagesApi {
     return requireNoPackage(this.#core.name(pickName(options, 'packageName')), 'package');
   }
 
-  #view(doc: PackageDoc): Record<string, unknown> {
+  #view(doc: PackageDoc): PackageView {
     const prefix = `${doc.namespace}/${doc.name}`;
     const actions = this.#core.entities.list('action', prefix, true).map((a) => ({ name: a.name, version: a.version, annotations: a.annotations.map((x) => ({ ...x })) }));
     return {
@@ -51,7 +52,7 @@ export class PackagesApi {
     };
   }
 
-  async list(options: ListOptions & { public?: boolean } = {}): Promise<Record<string, unknown>[]> {
+  async list(options: ListOptions & { public?: boolean } = {}): Promise<PackageView[]> {
     const { skip, limit } = listWindow(options, 'packages');
     const namespace = options.namespace === undefined || options.namespace === '_' ? this.#core.options.namespace : options.namespace;
     return this.#core.entities
@@ -61,20 +62,20 @@ export class PackagesApi {
       .map((p) => this.#view(p));
   }
 
-  async get(options: PackageOptions | string): Promise<Record<string, unknown>> {
+  async get(options: PackageOptions | string): Promise<PackageView> {
     return this.#view(this.#core.entities.get('package', this.#name(options)));
   }
 
-  async create(options: PackageOptions | string): Promise<Record<string, unknown>> {
+  async create(options: PackageOptions | string): Promise<PackageView> {
     const o = typeof options === 'string' ? { name: options } : options;
     return this.#view(this.#put(o, o.overwrite === true));
   }
 
-  async update(options: PackageOptions): Promise<Record<string, unknown>> {
+  async update(options: PackageOptions): Promise<PackageView> {
     return this.#view(this.#put(options, true));
   }
 
-  async delete(options: PackageOptions | string): Promise<Record<string, unknown>> {
+  async delete(options: PackageOptions | string): Promise<PackageView> {
     const o = typeof options === 'string' ? { name: options } : options;
     const q = this.#name(o);
     const doc = this.#core.entities.get('package', q);

@@ -12,6 +12,7 @@ import { monotonicNow } from '../util/monotonic-now';
 import { pickName } from './pick-name';
 import { listWindow, type ListOptions } from './list-options';
 import { splitFqn } from './triggers-api';
+import type { RuleView } from '../entities/views';
 
 export interface RuleOptions {
   readonly name?: string;
@@ -36,27 +37,27 @@ export class RulesApi {
 
   /** The entities (newest first), or with `count: true` only how many there are, as `{rules: n}`. */
   list(options: ListOptions & { readonly count: true }): Promise<{ rules: number }>;
-  list(options?: ListOptions): Promise<Record<string, unknown>[]>;
-  async list(options: ListOptions = {}): Promise<Record<string, unknown>[] | { rules: number }> {
+  list(options?: ListOptions): Promise<RuleView[]>;
+  async list(options: ListOptions = {}): Promise<RuleView[] | { rules: number }> {
     const { skip, limit } = listWindow(options, 'rules');
     const namespace = options.namespace === undefined || options.namespace === '_' ? this.#core.options.namespace : options.namespace;
     if (options.count === true) return { rules: this.#core.entities.list('rule', namespace).length };
     return this.#core.entities.list('rule', namespace).slice(skip, skip + limit).map((r) => this.#view(r));
   }
 
-  async get(options: RuleOptions | string): Promise<Record<string, unknown>> {
+  async get(options: RuleOptions | string): Promise<RuleView> {
     return this.#view(this.#core.entities.get('rule', requireNoPackage(this.#core.name(pickName(options, 'ruleName')), 'rule')));
   }
 
-  async create(options: RuleOptions): Promise<Record<string, unknown>> {
+  async create(options: RuleOptions): Promise<RuleView> {
     return this.#view(this.#put(options, options.overwrite === true));
   }
 
-  async update(options: RuleOptions): Promise<Record<string, unknown>> {
+  async update(options: RuleOptions): Promise<RuleView> {
     return this.#view(this.#put(options, true));
   }
 
-  async delete(options: RuleOptions | string): Promise<Record<string, unknown>> {
+  async delete(options: RuleOptions | string): Promise<RuleView> {
     const core = this.#core;
     const q = requireNoPackage(core.name(pickName(options, 'ruleName')), 'rule');
     const rule = core.entities.get('rule', q);
@@ -66,15 +67,15 @@ export class RulesApi {
     return view;
   }
 
-  async enable(options: RuleOptions | string): Promise<Record<string, unknown>> {
+  async enable(options: RuleOptions | string): Promise<RuleView> {
     return this.#setStatus(options, 'active');
   }
 
-  async disable(options: RuleOptions | string): Promise<Record<string, unknown>> {
+  async disable(options: RuleOptions | string): Promise<RuleView> {
     return this.#setStatus(options, 'inactive');
   }
 
-  #setStatus(options: RuleOptions | string, status: RuleStatus): Record<string, unknown> {
+  #setStatus(options: RuleOptions | string, status: RuleStatus): RuleView {
     const core = this.#core;
     const rule = core.entities.get('rule', requireNoPackage(core.name(pickName(options, 'ruleName')), 'rule'));
     // Only rules whose trigger exists can change state (OpenWhisk's Rules.activate).
@@ -153,7 +154,7 @@ export class RulesApi {
     }
   }
 
-  #view(rule: RuleDoc): Record<string, unknown> {
+  #view(rule: RuleDoc): RuleView {
     return {
       namespace: rule.namespace,
       name: rule.name,

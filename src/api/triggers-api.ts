@@ -18,6 +18,7 @@ import { newActivationId } from '../util/ids';
 import { jsonSize } from '../util/json-size';
 import { pickName } from './pick-name';
 import { listWindow, type ListOptions } from './list-options';
+import type { TriggerView } from '../entities/views';
 
 export interface TriggerOptions {
   readonly name?: string;
@@ -36,8 +37,8 @@ export interface FireOptions {
   readonly params?: Record<string, unknown>;
 }
 
-export function triggerView(doc: TriggerDoc): Record<string, unknown> {
-  const rules: Record<string, unknown> = {};
+export function triggerView(doc: TriggerDoc): TriggerView {
+  const rules: Record<string, TriggerView['rules'][string]> = {};
   for (const [rule, entry] of Object.entries(doc.rules)) rules[rule] = { action: { ...splitFqn(entry.action) }, status: entry.status };
   return {
     namespace: doc.namespace,
@@ -68,28 +69,28 @@ export class TriggersApi {
 
   /** The entities (newest first), or with `count: true` only how many there are, as `{triggers: n}`. */
   list(options: ListOptions & { readonly count: true }): Promise<{ triggers: number }>;
-  list(options?: ListOptions): Promise<Record<string, unknown>[]>;
-  async list(options: ListOptions = {}): Promise<Record<string, unknown>[] | { triggers: number }> {
+  list(options?: ListOptions): Promise<TriggerView[]>;
+  async list(options: ListOptions = {}): Promise<TriggerView[] | { triggers: number }> {
     const { skip, limit } = listWindow(options, 'triggers');
     const namespace = options.namespace === undefined || options.namespace === '_' ? this.#core.options.namespace : options.namespace;
     if (options.count === true) return { triggers: this.#core.entities.list('trigger', namespace).length };
     return this.#core.entities.list('trigger', namespace).slice(skip, skip + limit).map(triggerView);
   }
 
-  async get(options: TriggerOptions | string): Promise<Record<string, unknown>> {
+  async get(options: TriggerOptions | string): Promise<TriggerView> {
     return triggerView(this.#core.entities.get('trigger', requireNoPackage(this.#core.name(pickName(options, 'triggerName')), 'trigger')));
   }
 
-  async create(options: TriggerOptions | string): Promise<Record<string, unknown>> {
+  async create(options: TriggerOptions | string): Promise<TriggerView> {
     const o = typeof options === 'string' ? { name: options } : options;
     return triggerView(this.#put(o, o.overwrite === true));
   }
 
-  async update(options: TriggerOptions): Promise<Record<string, unknown>> {
+  async update(options: TriggerOptions): Promise<TriggerView> {
     return triggerView(this.#put(options, true));
   }
 
-  async delete(options: TriggerOptions | string): Promise<Record<string, unknown>> {
+  async delete(options: TriggerOptions | string): Promise<TriggerView> {
     const q = requireNoPackage(this.#core.name(pickName(options, 'triggerName')), 'trigger');
     const doc = this.#core.entities.get('trigger', q);
     this.#core.entities.delete('trigger', q);

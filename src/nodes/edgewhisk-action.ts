@@ -7,6 +7,7 @@
  * non-blocking → `msg.payload = {activationId}` at once. Every failure reaches `done(err)` (or output 2).
  */
 import type { Activation } from '../activations/record';
+import type { ActionOptions } from '../api/actions-api';
 import { isValidEntityName } from '../entities/names';
 import { isValidMain } from '../entities/validate';
 import { DEFAULT_NODE_KIND, RETIRED_NODE_KINDS } from '../runtimes/node-kinds';
@@ -75,7 +76,7 @@ export function dockerFieldsProblem(def: ActionNodeDef): string | undefined {
  * The engine `create` options this node describes, or `undefined` in reference mode. `defaultRuntime` is the
  * runtime to name when the node names none (set when the engine's own default was refused).
  */
-export function actionDefinition(def: ActionNodeDef, name: string, defaultRuntime?: string): Record<string, unknown> | undefined {
+export function actionDefinition(def: ActionNodeDef, name: string, defaultRuntime?: string): ActionOptions | undefined {
   if (def.mode === 'reference') return undefined;
   const limits: Record<string, number> = {};
   for (const key of ['timeout', 'memory', 'concurrency', 'logs'] as const) {
@@ -192,13 +193,13 @@ export default function register(RED: RedApi): void {
       if (isDefined) return Promise.resolve();
       if (!ownsName) return Promise.reject(new Error(clash ?? `The action name '${name}' is already defined by another node in this engine.`));
       defined ??= (async () => {
-        const wanted = actionDefinition(def, name, defaultRuntime) as Record<string, unknown>;
+        const wanted = actionDefinition(def, name, defaultRuntime) as ActionOptions;
         // An unchanged node keeps its action as it is: same version, so its warm containers stay in use. The
         // engine decides with its own normalisation (kind aliases, namespaces, defaults).
         const doc = await engine.actions.create({ ...wanted, keepIfUnchanged: true });
         isDefined = true;
-        const requested = String(wanted['kind'] ?? '');
-        const runsAs = (doc['exec'] as { kind?: unknown } | undefined)?.kind;
+        const requested = wanted.kind ?? '';
+        const runsAs = doc.exec.kind;
         if (RETIRED_NODE_KINDS.includes(requested) && typeof runsAs === 'string' && runsAs !== requested) {
           // Flows saved when Node.js 20 was the default name `nodejs:20`: they keep working, and say so once per deploy.
           node.warn(`Kind ${requested} is retired and not available here: action '${name}' runs as ${runsAs}. Open the node and save it to use ${DEFAULT_NODE_KIND}.`);

@@ -7,8 +7,8 @@
  * caller asked for: every field given must be found in the stored action; anything the caller left out is the
  * platform's business.
  */
-
-type Doc = Record<string, unknown>;
+import type { ActionOptions } from '../api/actions-api';
+import type { ActionView } from '../entities/views';
 
 function keyValues(list: unknown): Record<string, unknown> {
   if (!Array.isArray(list)) return typeof list === 'object' && list !== null ? (list as Record<string, unknown>) : {};
@@ -32,23 +32,21 @@ function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-export function remoteDefinitionMatches(stored: Doc, wanted: Doc): boolean {
-  const exec = (stored['exec'] ?? {}) as Doc;
-  const sequence = wanted['sequence'];
-  if (Array.isArray(sequence)) {
-    const components = Array.isArray(exec['components']) ? (exec['components'] as string[]) : [];
-    return exec['kind'] === 'sequence' && same(components.map(withoutNamespace), sequence.map((c) => withoutNamespace(String(c))));
+export function remoteDefinitionMatches(stored: ActionView, wanted: ActionOptions): boolean {
+  const exec = stored.exec;
+  const sequence = wanted.sequence;
+  if (sequence !== undefined) {
+    return exec.kind === 'sequence' && same((exec.components ?? []).map(withoutNamespace), sequence.map((c) => withoutNamespace(String(c))));
   }
-  const wantedExec = (wanted['exec'] ?? {}) as Doc;
-  if (exec['kind'] === 'sequence') return false;
-  if (wanted['action'] !== undefined && exec['code'] !== wanted['action']) return false;
-  if (!sameKind(exec['kind'], wanted['kind'])) return false;
-  if ((exec['main'] ?? 'main') !== (wantedExec['main'] ?? 'main')) return false;
-  if (exec['image'] !== wantedExec['image']) return false;
-  if (wanted['params'] !== undefined && !same(keyValues(stored['parameters']), keyValues(wanted['params']))) return false;
-  const limits = (stored['limits'] ?? {}) as Doc;
-  for (const [key, value] of Object.entries((wanted['limits'] ?? {}) as Doc)) if (limits[key] !== value) return false;
-  const annotations = keyValues(stored['annotations']);
-  for (const [key, value] of Object.entries(keyValues(wanted['annotations']))) if (!same(annotations[key], value)) return false;
+  if (exec.kind === 'sequence') return false;
+  if (wanted.action !== undefined && exec.code !== wanted.action) return false;
+  if (!sameKind(exec.kind, wanted.kind)) return false;
+  if ((exec.main ?? 'main') !== (wanted.exec?.main ?? 'main')) return false;
+  if (exec.image !== wanted.exec?.image) return false;
+  if (wanted.params !== undefined && !same(keyValues(stored.parameters), keyValues(wanted.params))) return false;
+  const limits: Readonly<Record<string, number>> = { ...stored.limits };
+  for (const [key, value] of Object.entries(wanted.limits ?? {})) if (limits[key] !== value) return false;
+  const annotations = keyValues(stored.annotations);
+  for (const [key, value] of Object.entries(keyValues(wanted.annotations))) if (!same(annotations[key], value)) return false;
   return true;
 }

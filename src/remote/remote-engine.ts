@@ -10,6 +10,8 @@
 import { EventEmitter } from 'node:events';
 import openwhisk from 'openwhisk';
 import type { Activation } from '../activations/record';
+import type { ActionOptions } from '../api/actions-api';
+import type { ActionView, RuleView, TriggerView } from '../entities/views';
 import { ewError, type EdgeWhiskError } from '../errors';
 import type { EngineEvents } from '../events';
 import { DEFAULTS, type ActionLimitRanges } from '../options';
@@ -45,6 +47,15 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
   } catch (error) {
     throw remoteError(error);
   }
+}
+
+/**
+ * A call whose answer is OpenWhisk's JSON for `T` (an entity view or an activation record). The client's own types
+ * describe it loosely; this is the one place it is taken as what the engine's API returns, so the remote engine is
+ * checked against the same contract as the embedded one.
+ */
+function answer<T>(fn: () => Promise<unknown>): Promise<T> {
+  return call(fn) as Promise<T>;
 }
 
 function toObject(list: unknown): Record<string, unknown> | undefined {
@@ -117,7 +128,7 @@ export class RemoteEngine {
   }
 
   async #poll(): Promise<void> {
-    const listed = (await this.#client.activations.list({ docs: true, limit: 200, since: this.#since - 1_000 } as never)) as unknown as Activation[];
+    const listed = await answer<Activation[]>(() => this.#client.activations.list({ docs: true, limit: 200, since: this.#since - 1_000 } as never));
     const fresh = listed.filter((a) => !this.#seen.has(a.activationId) && a.end !== undefined).sort((a, b) => a.start - b.start);
     for (const activation of fresh) {
       this.#seen.add(activation.activationId);
@@ -135,25 +146,25 @@ class RemoteActions {
     readonly wait: (id: string, timeout: number) => Promise<Activation>,
   ) {}
 
-  get(options: { name: string; code?: boolean }): Promise<Record<string, unknown>> {
-    return call(() => this.client.actions.get({ name: options.name, code: options.code !== false } as never) as unknown as Promise<Record<string, unknown>>);
+  get(options: { name: string; code?: boolean }): Promise<ActionView> {
+    return answer<ActionView>(() => this.client.actions.get({ name: options.name, code: options.code !== false } as never));
   }
 
-  async create(options: Options): Promise<Record<string, unknown>> {
+  async create(options: ActionOptions): Promise<ActionView> {
     const { runtime: _ignored, keepIfUnchanged, params, annotations, ...rest } = options;
-    if (keepIfUnchanged === true && rest['overwrite'] === true) {
-      const stored = await this.get({ name: String(options['name']) }).catch(() => undefined);
+    if (keepIfUnchanged === true && rest.overwrite === true) {
+      const stored = await this.get({ name: String(options.name) }).catch(() => undefined);
       if (stored !== undefined && remoteDefinitionMatches(stored, options)) return stored;
     }
     const body: Options = { ...rest };
     // The client turns `params` and `annotations` objects into OpenWhisk's key/value lists.
     if (params !== undefined) body['params'] = Array.isArray(params) ? toObject(params) : params;
     if (annotations !== undefined) body['annotations'] = Array.isArray(annotations) ? toObject(annotations) : annotations;
-    return await call(() => this.client.actions.create(body as never) as unknown as Promise<Record<string, unknown>>);
+    return await answer<ActionView>(() => this.client.actions.create(body as never));
   }
 
-  delete(options: { name: string }): Promise<Record<string, unknown>> {
-    return call(() => this.client.actions.delete({ name: options.name }) as unknown as Promise<Record<string, unknown>>);
+  delete(options: { name: string }): Promise<ActionView> {
+    return answer<ActionView>(() => this.client.actions.delete({ name: options.name }));
   }
 
   async start(options: { name: string; params?: unknown }): Promise<{ activationId: string; activation: Promise<Activation> }> {
@@ -169,12 +180,12 @@ class RemoteActions {
 class RemoteTriggers {
   constructor(readonly client: Client) {}
 
-  get(options: { name: string }): Promise<Record<string, unknown>> {
-    return call(() => this.client.triggers.get({ name: options.name }) as unknown as Promise<Record<string, unknown>>);
+  get(options: { name: string }): Promise<TriggerView> {
+    return answer<TriggerView>(() => this.client.triggers.get({ name: options.name }));
   }
 
-  create(options: { name: string }): Promise<Record<string, unknown>> {
-    return call(() => this.client.triggers.create({ name: options.name }) as unknown as Promise<Record<string, unknown>>);
+  create(options: { name: string }): Promise<TriggerView> {
+    return answer<TriggerView>(() => this.client.triggers.create({ name: options.name }));
   }
 
   async invoke(options: { name: string; params?: Record<string, unknown> }): Promise<{ activationId?: string }> {
@@ -187,32 +198,32 @@ class RemoteTriggers {
 class RemoteRules {
   constructor(readonly client: Client) {}
 
-  get(options: { name: string }): Promise<Record<string, unknown>> {
-    return call(() => this.client.rules.get({ name: options.name }) as unknown as Promise<Record<string, unknown>>);
+  get(options: { name: string }): Promise<RuleView> {
+    return answer<RuleView>(() => this.client.rules.get({ name: options.name }));
   }
 
-  async create(options: { name: string; trigger?: string; action?: string; status?: string; overwrite?: boolean }): Promise<Record<string, unknown>> {
-    const rule = await call(
-      () => this.client.rules.create({ name: options.name, trigger: options.trigger as string, action: options.action as string, overwrite: options.overwrite === true } as never) as unknown as Promise<Record<string, unknown>>,
+  async create(options: { name: string; trigger?: string; action?: string; status?: string; overwrite?: boolean }): Promise<RuleView> {
+    const rule = await answer<RuleView>(
+      () => this.client.rules.create({ name: options.name, trigger: options.trigger as string, action: options.action as string, overwrite: options.overwrite === true } as never),
     );
     if (options.status === 'inactive') return this.disable({ name: options.name });
     return rule;
   }
 
-  update(options: { name: string; trigger?: string; action?: string; status?: string }): Promise<Record<string, unknown>> {
+  update(options: { name: string; trigger?: string; action?: string; status?: string }): Promise<RuleView> {
     return this.create({ ...options, overwrite: true });
   }
 
-  enable(options: { name: string }): Promise<Record<string, unknown>> {
-    return call(() => this.client.rules.enable({ name: options.name }) as unknown as Promise<Record<string, unknown>>);
+  enable(options: { name: string }): Promise<RuleView> {
+    return answer<RuleView>(() => this.client.rules.enable({ name: options.name }));
   }
 
-  disable(options: { name: string }): Promise<Record<string, unknown>> {
-    return call(() => this.client.rules.disable({ name: options.name }) as unknown as Promise<Record<string, unknown>>);
+  disable(options: { name: string }): Promise<RuleView> {
+    return answer<RuleView>(() => this.client.rules.disable({ name: options.name }));
   }
 
-  delete(options: { name: string }): Promise<Record<string, unknown>> {
-    return call(() => this.client.rules.delete({ name: options.name }) as unknown as Promise<Record<string, unknown>>);
+  delete(options: { name: string }): Promise<RuleView> {
+    return answer<RuleView>(() => this.client.rules.delete({ name: options.name }));
   }
 }
 
@@ -223,7 +234,7 @@ class RemoteActivations {
   ) {}
 
   get(id: string): Promise<Activation> {
-    return call(() => this.client.activations.get({ name: id }) as unknown as Promise<Activation>);
+    return answer<Activation>(() => this.client.activations.get({ name: id }));
   }
 
   /** Polls the record until it exists (50 ms, doubling to 1 s), or rejects after `timeout` ms. */
@@ -232,7 +243,7 @@ class RemoteActivations {
     let delay = 50;
     for (;;) {
       try {
-        return (await this.client.activations.get({ name: options.activationId })) as unknown as Activation;
+        return await answer<Activation>(() => this.client.activations.get({ name: options.activationId }));
       } catch (error) {
         if ((error as { statusCode?: number }).statusCode !== 404) throw remoteError(error);
       }

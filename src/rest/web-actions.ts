@@ -13,7 +13,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { httpStatusOf, type Activation } from '../activations/record';
 import type { Engine } from '../engine';
 import { runAsWebCaller } from '../engine-core';
-import { annotation, type KeyValue } from '../entities/types';
+import { annotation } from '../entities/types';
+import type { ActionView } from '../entities/views';
 import { ewError, type EdgeWhiskError } from '../errors';
 import { credentialsMatch } from './basic-auth';
 import type { BodyReader } from './body-reader';
@@ -97,13 +98,13 @@ export function createWebActions(engine: Engine, auth: Buffer, bodies: BodyReade
     const method = (req.method ?? 'GET').toUpperCase();
     if (!METHODS.has(method)) return refuse(res, ewError('EW_METHOD_NOT_ALLOWED', []));
     if (target.namespace !== '_' && target.namespace !== ns) return refuse(res, notFound());
-    let action: Record<string, unknown>;
+    let action: ActionView;
     try {
       action = await engine.actions.get({ name: `/${ns}/${target.name}`, code: false });
     } catch {
       return refuse(res, notFound());
     }
-    const annotations = action['annotations'] as KeyValue[];
+    const annotations = action.annotations;
     if (!truthy(annotation(annotations, 'web-export'))) return refuse(res, notFound());
 
     if (method === 'OPTIONS' && !truthy(annotation(annotations, 'web-custom-options'))) {

@@ -64,7 +64,7 @@ describe('action kinds', () => {
   it('keeps nodejs:20 where a runtime really provides it', async () => {
     const engine = testEngine({ runtimes: [offering('legacy', ['nodejs:20'])] });
     expect(engine.resolveKind('nodejs:20')).toBe('nodejs:20');
-    const created = (await engine.actions.create({ name: 'old', action: VERSION_PROBE, kind: 'nodejs:20' })) as { exec: { kind: string }; annotations: { key: string; value: unknown }[] };
+    const created = await engine.actions.create({ name: 'old', action: VERSION_PROBE, kind: 'nodejs:20' });
     expect(created.exec.kind).toBe('nodejs:20');
   });
 

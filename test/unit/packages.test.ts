@@ -11,7 +11,7 @@ describe('packages and bindings', () => {
     expect(record.namespace).toBe('guest');
     expect(annotationOf(record, 'path')).toBe('guest/weather/forecast');
     const pkg = await engine.packages.get('weather');
-    expect((pkg['actions'] as { name: string }[]).map((a) => a.name)).toEqual(['forecast']);
+    expect(pkg.actions.map((a) => a.name)).toEqual(['forecast']);
     const action = await engine.actions.get('/_/weather/forecast');
     expect(action['namespace']).toBe('guest/weather');
     expect((await engine.actions.list()).map((a) => a['name'])).toContain('forecast');

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Activation } from '../../activations/record';
+import type { ActionOptions } from '../../api/actions-api';
 import { isValidMain } from '../../entities/validate';
 import { ewError } from '../../errors';
 import { actionDefinition, dockerFieldsProblem, type ActionNodeDef } from '../edgewhisk-action';
@@ -75,9 +76,8 @@ export async function runDraft(RED: RedApi, lease: EngineLease, draft: Draft): P
   }
   const name = `edgewhisk-run-${randomBytes(6).toString('hex')}`;
   const refused = lease.refused;
-  const definition = actionDefinition(def, name, refused?.wasDefault === true ? refused.runtime : undefined) as Record<string, unknown>;
-  definition['annotations'] = { ...(definition['annotations'] as object), 'edgewhisk-editor-run': true };
-  definition['overwrite'] = false;
+  const definition = actionDefinition(def, name, refused?.wasDefault === true ? refused.runtime : undefined) as ActionOptions;
+  const annotations = { ...(definition.annotations as Record<string, unknown>), 'edgewhisk-editor-run': true };
 
   // As the node passes a message: an object payload is the parameters, anything else is `{payload}`; the
   // node's template parameters are rendered against the sample message (with its flow context when deployed).
@@ -90,7 +90,7 @@ export async function runDraft(RED: RedApi, lease: EngineLease, draft: Draft): P
     const rendered = renderParams(RED, deployed ?? detachedNode(draft.node), params, { payload });
     invocation = { ...rendered, ...(given as object) };
   }
-  await engine.actions.create(definition);
+  await engine.actions.create({ ...definition, annotations, overwrite: false });
   try {
     const started = await engine.actions.start({ name, params: invocation });
     noteOrigin(engine, started.activationId, { node: draft.node, editor: true });

@@ -3,32 +3,32 @@
  * deployment. Both satisfy it, so every node works unchanged in either mode.
  */
 import type { Activation } from '../../activations/record';
+import type { ActionOptions } from '../../api/actions-api';
+import type { ActionView, RuleView, TriggerView } from '../../entities/views';
 import type { EngineEvents } from '../../events';
 import type { ActionLimitRanges } from '../../options';
-
-type Doc = Promise<Record<string, unknown>>;
 
 export interface NodeEngine {
   readonly options: { readonly namespace: string; readonly limits: ActionLimitRanges };
   readonly closed: boolean;
   readonly actions: {
-    get(options: { name: string; code?: boolean }): Doc;
-    create(options: Record<string, unknown>): Doc;
-    delete(options: { name: string }): Doc;
+    get(options: { name: string; code?: boolean }): Promise<ActionView>;
+    create(options: ActionOptions): Promise<ActionView>;
+    delete(options: { name: string }): Promise<ActionView>;
     start(options: { name: string; params?: unknown }): Promise<{ activationId: string; activation: Promise<Activation> }>;
   };
   readonly triggers: {
-    get(options: { name: string }): Doc;
-    create(options: { name: string }): Doc;
+    get(options: { name: string }): Promise<TriggerView>;
+    create(options: { name: string }): Promise<TriggerView>;
     invoke(options: { name: string; params?: Record<string, unknown> }): Promise<{ activationId?: string }>;
   };
   readonly rules: {
-    get(options: { name: string }): Doc;
-    create(options: { name: string; trigger?: string; action?: string; status?: 'active' | 'inactive'; overwrite?: boolean }): Doc;
-    update(options: { name: string; trigger?: string; action?: string; status?: 'active' | 'inactive' }): Doc;
-    enable(options: { name: string }): Doc;
-    disable(options: { name: string }): Doc;
-    delete(options: { name: string }): Doc;
+    get(options: { name: string }): Promise<RuleView>;
+    create(options: { name: string; trigger?: string; action?: string; status?: 'active' | 'inactive'; overwrite?: boolean }): Promise<RuleView>;
+    update(options: { name: string; trigger?: string; action?: string; status?: 'active' | 'inactive' }): Promise<RuleView>;
+    enable(options: { name: string }): Promise<RuleView>;
+    disable(options: { name: string }): Promise<RuleView>;
+    delete(options: { name: string }): Promise<RuleView>;
   };
   readonly activations: {
     get(id: string): Promise<Activation>;
