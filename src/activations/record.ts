@@ -64,36 +64,16 @@ export interface ActivationResponse {
   readonly size?: number;
 }
 
-/** What `activations.get` and a blocking invoke return. */
-export interface Activation {
-  readonly namespace: string;
-  readonly name: string;
-  readonly subject: string;
-  readonly activationId: string;
-  readonly version: string;
-  readonly publish: boolean;
-  readonly start: number;
+/** What `activations.get` and a blocking invoke return: the stored record with OpenWhisk's response view. */
+export interface Activation extends Omit<StoredActivation, 'end' | 'response'> {
+  /** Absent while the activation has not ended (a trigger's record has no end). */
   readonly end?: number;
-  readonly duration?: number;
-  readonly cause?: string;
   readonly response: ActivationResponse;
-  readonly logs: readonly string[];
-  readonly annotations: readonly KeyValue[];
 }
 
-/** The list view (`GET /activations` without `docs`). */
-export interface ActivationSummary {
-  readonly activationId: string;
-  readonly namespace: string;
-  readonly name: string;
-  readonly version: string;
-  readonly publish: boolean;
-  readonly start: number;
-  readonly end?: number;
-  readonly duration?: number;
+/** The list view (`GET /activations` without `docs`): the record without its response, logs and subject. */
+export interface ActivationSummary extends Omit<Activation, 'subject' | 'response' | 'logs'> {
   readonly statusCode: StatusCode;
-  readonly cause?: string;
-  readonly annotations: readonly KeyValue[];
 }
 
 /**

@@ -11,18 +11,6 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { beforeEach } from 'vitest';
 import { startNodeRed, type NodeRedProcess, type NodeRedProcessOptions } from '../helpers/node-red-process';
 
-// The page's globals, for the callbacks that run in the browser (page.evaluate): the Node program is compiled
-// without the DOM library, so these say what the tests touch.
-interface PageElement {
-  readonly textContent: string | null;
-  readonly className: string;
-  readonly outerHTML: string;
-  getAttribute(name: string): string | null;
-  querySelector(selector: string): PageElement | null;
-  getBoundingClientRect(): { readonly height: number };
-}
-declare const document: { querySelector(selector: string): PageElement | null; querySelectorAll(selector: string): Iterable<PageElement> & ArrayLike<PageElement> };
-declare const window: unknown;
 
 const CANDIDATES = [process.env['EDGEWHISK_CHROMIUM'], '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => p !== undefined && p !== '');
 const executable = CANDIDATES.find((p) => existsSync(p));
@@ -71,18 +59,15 @@ export async function openEditor(options: NodeRedProcessOptions = {}): Promise<E
   // Only the Node-RED under test: nothing the page asks of other hosts leaves the machine.
   await page.route(/^https?:\/\/(?!127\.0\.0\.1[:/])/, (route) => route.abort());
   await page.goto(red.url);
-  await page.waitForFunction(() => {
-    const w = window as unknown as { RED?: { nodes?: { version?: () => unknown } } };
-    return w.RED?.nodes?.version?.() !== undefined;
-  }, null, { timeout: 60_000 });
+  // Page-side checks as expressions: they run in the browser, whose globals the Node program does not type.
+  await page.waitForFunction('window.RED !== undefined && RED.nodes && RED.nodes.version() !== undefined', null, { timeout: 60_000 });
   // The editor restores the sidebar tab shown last once it has loaded the flows; then show ours.
   await page.waitForSelector('.red-ui-flow-node', { timeout: 60_000 });
-  await page.waitForFunction(() => {
-    const w = window as unknown as { RED: { sidebar: { show(id: string): void } } };
-    w.RED.sidebar.show('edgewhisk');
-    const el = document.querySelector('.ew-sidebar');
-    return el !== null && el.getBoundingClientRect().height > 0;
-  }, null, { timeout: 30_000, polling: 250 });
+  await page.waitForFunction(
+    "(RED.sidebar.show('edgewhisk'), (document.querySelector('.ew-sidebar')?.getBoundingClientRect().height ?? 0) > 0)",
+    null,
+    { timeout: 30_000, polling: 250 },
+  );
   mkdirSync(SCREENSHOTS, { recursive: true });
   return {
     red,

@@ -1,48 +1,21 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import openwhisk from 'openwhisk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { helper, messages, nextMessage, NODES, tab, useNodeRed } from '../helpers/node-red';
+import { startServe, type ServeProcess } from '../helpers/serve-process';
 
 useNodeRed();
 
 const AUTH = 'remote-test-uuid:fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210';
-let server: ChildProcess;
+let server: ServeProcess;
 let apihost = '';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 beforeAll(async () => {
-  const port = await freePort();
-  apihost = `http://127.0.0.1:${port}`;
   // The "cluster": a standalone EdgeWhisk server in another process, spoken to only through the OpenWhisk API.
-  server = spawn(process.execPath, [join(__dirname, '..', '..', 'dist', 'cli.js'), 'serve', '--port', String(port), '--host', '127.0.0.1', '--auth', AUTH], {
-    env: { ...process.env, EDGEWHISK_HOME: mkdtempSync(join(tmpdir(), 'edgewhisk-remote-')) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.stdout?.on('data', (d: Buffer) => {
-      if (d.toString().includes('EdgeWhisk API on')) resolve();
-    });
-    server.once('exit', () => reject(new Error('the standalone server exited')));
-  });
+  server = await startServe({ auth: AUTH });
+  apihost = server.url;
 });
 
-afterAll(() => {
-  server.kill('SIGTERM');
-});
+afterAll(() => server?.stop());
 
 describe('engine node in remote mode', () => {
   it('deploys and invokes actions, fires triggers through rules, and streams activations on a remote OpenWhisk API', async () => {

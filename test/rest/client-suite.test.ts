@@ -10,16 +10,11 @@
  * matched with `toContain`), and `error` holds the response body (the activation record for a failed blocking
  * invoke). Differences found while writing it are noted where they occur.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import openwhisk from 'openwhisk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/index';
 import { rejection, sleep } from '../helpers/engine';
+import { startServe } from '../helpers/serve-process';
 import { hostNodeKind } from '../../src/runtimes/node-kinds';
 
 /** The kind `nodejs:default` resolves to on the worker runtime: the Node.js running the tests. */
@@ -422,79 +417,16 @@ function suite(makeClient: () => Promise<Target>): void {
 // ---------------------------------------------------------------------------------------------------------------
 // (a) `edgewhisk serve` as a separate process, through the real client
 
-const CLI = resolve(__dirname, '../../dist/cli.js');
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => ok());
-  });
-  const address = server.address();
-  await new Promise<void>((ok) => server.close(() => ok()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-async function startServe(): Promise<{ child: ChildProcess; url: string; auth: string; home: string }> {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-  const port = await freePort();
-  const auth = `${randomUUID()}:${randomBytes(32).toString('hex')}`;
-  // A throwaway EDGEWHISK_HOME: the server must not touch the user's ~/.edgewhisk.
-  const home = mkdtempSync(join(tmpdir(), 'edgewhisk-serve-'));
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--host', '127.0.0.1', '--auth', auth], {
-    env: { ...process.env, EDGEWHISK_HOME: home },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const ready = new Promise<string>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`server did not start within 10 s; stdout: ${stdout}; stderr: ${stderr}`)), 10_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      const match = /EdgeWhisk API on (http:\/\/\S+)\/api\/v1/.exec(stdout);
-      if (match?.[1] !== undefined) {
-        clearTimeout(timer);
-        ok(match[1]);
-      }
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      fail(new Error(`server exited with ${String(code)} before it was ready; stderr: ${stderr}`));
-    });
-  });
-  let url: string;
-  try {
-    url = await ready;
-  } catch (error) {
-    await stopServe(child);
-    rmSync(home, { recursive: true, force: true });
-    throw error;
-  }
-  expect(url).toBe(`http://127.0.0.1:${port}`);
-  return { child, url, auth, home };
-}
-
-async function stopServe(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 12_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 describe('the openwhisk client against `edgewhisk serve` (separate process)', () => {
   suite(async () => {
-    const { child, url, auth, home } = await startServe();
-    const ow = openwhisk({ apihost: url, api_key: auth });
+    const server = await startServe();
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const ow = openwhisk({ apihost: server.url, api_key: server.auth });
     return {
       ow,
       close: async () => {
-        await stopServe(child);
-        rmSync(home, { recursive: true, force: true });
-        expect(child.exitCode ?? child.signalCode).toBe(0); // SIGTERM closes the server cleanly
+        await server.stop();
+        expect(server.child.exitCode ?? server.child.signalCode).toBe(0); // SIGTERM closes the server cleanly
       },
     };
   });

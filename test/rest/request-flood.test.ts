@@ -9,33 +9,16 @@
  * from 80 MB to 1.64 GB peak RSS, and the 404s came after 14 s. Now every request is answered before its body is
  * read (or once it passes its 1 MB cap), and the server's peak RSS stays near its idle size.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServe, type ServeProcess } from '../helpers/serve-process';
 import { call, upload, type Upload } from './http-client';
 
-const CLI = resolve(__dirname, '../../dist/cli.js');
 const AUTH = 'flood-test-uuid:' + 'c0de'.repeat(16);
 const MB = 1 << 20;
 
-let child: ChildProcess;
-let home: string;
+let server: ServeProcess;
 let base: string;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => ok());
-  });
-  const address = server.address();
-  await new Promise<void>((ok) => server.close(() => ok()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 /** Resident and peak resident memory of the server process, in MB (Linux /proc). */
 function memory(pid: number): { rss: number; peak: number } {
@@ -45,26 +28,8 @@ function memory(pid: number): { rss: number; peak: number } {
 }
 
 beforeAll(async () => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-  const port = await freePort();
-  home = mkdtempSync(join(tmpdir(), 'edgewhisk-flood-'));
-  child = spawn(process.execPath, [CLI, 'serve', '--port', String(port), '--host', '127.0.0.1', '--auth', AUTH], {
-    env: { ...process.env, EDGEWHISK_HOME: home },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  await new Promise<void>((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`server did not start within 15 s: ${stdout}`)), 15_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (stdout.includes('EdgeWhisk API on')) {
-        clearTimeout(timer);
-        ok();
-      }
-    });
-    child.once('exit', (code) => fail(new Error(`server exited with ${String(code)}`)));
-  });
-  base = `http://127.0.0.1:${port}`;
+  server = await startServe({ auth: AUTH });
+  base = server.url;
   const put = await call(base, 'PUT', '/api/v1/namespaces/_/actions/hello?overwrite=true', {
     auth: AUTH,
     body: JSON.stringify({ exec: { kind: 'nodejs:default', code: 'function main() { return { body: "hi" }; }' }, annotations: [{ key: 'web-export', value: true }] }),
@@ -73,19 +38,12 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  if (child !== undefined && child.exitCode === null) {
-    const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 12_000);
-    await exited;
-    clearTimeout(timer);
-  }
-  if (home !== undefined) rmSync(home, { recursive: true, force: true });
+  await server?.stop();
 }, 20_000);
 
 describe('a flood of unauthenticated 50 MB bodies (separate server process, real sockets)', () => {
   it('answers all 40 with 404, 413 or 401 before reading them, and the server stays near its idle memory', async () => {
-    const idle = memory(child.pid as number);
+    const idle = memory(server.child.pid as number);
     const size = 50 * MB;
     const flood: Promise<Upload & { route: string }>[] = [];
     const send = (route: string, path: string, total: number, declare: boolean): void => {
@@ -100,7 +58,7 @@ describe('a flood of unauthenticated 50 MB bodies (separate server process, real
       send('invoke without credentials, chunked', '/api/v1/namespaces/_/actions/hello?blocking=true', size, false);
     }
     const results = await Promise.all(flood);
-    const after = memory(child.pid as number);
+    const after = memory(server.child.pid as number);
     console.log(`flood: idle ${idle.rss.toFixed(0)} MB, peak ${after.peak.toFixed(0)} MB, slowest answer ${Math.max(...results.map((r) => r.answeredAfter ?? Infinity))} ms`);
 
     const expected: Record<string, number> = {
