@@ -1,18 +1,20 @@
 /**
- * The engine's internals shared by its API facades: stores, runtimes, and the one path every activation takes
- * (admission → queue → invoker → store → events).
+ * The engine's internals: stores, runtimes, and the one path every activation takes (admission → queue → invoker →
+ * store → events). The API facades and the sequence runner see it through the role interfaces of engine-context.ts;
+ * the pool, the balancer and the runtimes stay private, and Engine drives them through methods.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
 import type { ActivationStore } from './activations/activation-store';
 import { actionAnnotations, activationRecord } from './activations/record-builder';
 import { STATUS, toApiView, type StoredActivation } from './activations/record';
+import type { ActionsContext, ActivationsContext, ResolvedKind, StartContext, Started, TriggersContext } from './engine-context';
 import { EntityStore } from './entities/entity-store';
 import { parseName, rootNamespace, type QualifiedName } from './entities/names';
 import { annotation, isSequence, type ActionDoc } from './entities/types';
 import { ewError } from './errors';
 import type { EngineEvents } from './events';
-import { ContainerPool, type PrewarmSpec } from './invoker/container-pool';
+import { ContainerPool, type PoolStats, type PrewarmSpec } from './invoker/container-pool';
 import { Invoker, type InvocationJob } from './invoker/invoker';
 import { mergeArguments } from './invoker/params';
 import type { EngineOptions } from './options';
@@ -27,26 +29,6 @@ export const RUNTIME_ANNOTATION = 'edgewhisk-runtime';
 
 /** Aliases resolved at create time besides `nodejs:default` (see `resolveKind`). */
 const KIND_ALIASES: Readonly<Record<string, string>> = { 'python:default': 'python:3' };
-
-/** A kind as an action is stored, and the kind it was asked for when they differ because that one is retired. */
-export interface ResolvedKind {
-  readonly kind: string;
-  /** Set when a retired kind (`nodejs:20`) no runtime offers was mapped to `kind`. */
-  readonly retired?: string;
-}
-
-export interface StartContext {
-  /** Parent sequence activation. */
-  readonly cause?: string;
-  /** Set for sequence components: skips the namespace limit the topmost invocation already passed. */
-  readonly internal?: boolean;
-  /** Set when run as a component of a sequence. */
-  readonly causedBy?: string;
-  /** Overrides the new activation's id (the REST layer may preassign one). */
-  readonly activationId?: string;
-  /** `ns/binding` when the action was reached through a package binding. */
-  readonly binding?: string;
-}
 
 /**
  * Who is calling, for the one activation a web action request starts (see `runAsWebCaller`). The REST layer sets it
@@ -79,19 +61,19 @@ function takeWebCaller(): WebCaller | undefined {
   return slot.caller;
 }
 
-export interface Started {
-  readonly activationId: string;
-  /** Settles with the record once stored; never rejects. */
-  readonly done: Promise<StoredActivation>;
+export interface EngineStats {
+  readonly queued: number;
+  readonly running: number;
+  readonly pool: PoolStats;
 }
 
-export class EngineCore extends EventEmitter<EngineEvents> {
+export class EngineCore extends EventEmitter<EngineEvents> implements ActionsContext, TriggersContext, ActivationsContext {
   readonly options: EngineOptions;
   readonly entities = new EntityStore();
   readonly activations: ActivationStore;
-  readonly runtimes: ReadonlyMap<string, Runtime>;
-  readonly pool: ContainerPool;
-  readonly balancer: LeanBalancer<InvocationJob>;
+  readonly #runtimes: ReadonlyMap<string, Runtime>;
+  readonly #pool: ContainerPool;
+  readonly #balancer: LeanBalancer<InvocationJob>;
   readonly #invoker: Invoker;
   #closed = false;
 
@@ -99,20 +81,20 @@ export class EngineCore extends EventEmitter<EngineEvents> {
     super();
     this.options = options;
     this.activations = activations;
-    this.runtimes = runtimes;
-    this.pool = new ContainerPool(runtimes, {
+    this.#runtimes = runtimes;
+    this.#pool = new ContainerPool(runtimes, {
       memoryBudget: options.memoryBudget,
       idleTimeout: options.idleTimeout,
       pauseGrace: options.pauseGrace,
       maxParallelStarts: options.maxParallelStarts,
       prewarm: this.#prewarmSpecs(),
     });
-    this.pool.on('start-failed', (info: EngineEvents['container:start-failed'][0]) => this.emit('container:start-failed', info));
-    this.pool.on('container-exit', (info: EngineEvents['container:exit'][0]) => this.emit('container:exit', info));
-    this.#invoker = new Invoker(this.pool, options, {
+    this.#pool.on('start-failed', (info: EngineEvents['container:start-failed'][0]) => this.emit('container:start-failed', info));
+    this.#pool.on('container-exit', (info: EngineEvents['container:exit'][0]) => this.emit('container:exit', info));
+    this.#invoker = new Invoker(this.#pool, options, {
       onStart: (job) => this.emit('activation:started', info(job)),
     });
-    this.balancer = new LeanBalancer<InvocationJob>(options, {
+    this.#balancer = new LeanBalancer<InvocationJob>(options, {
       run: async (job) => this.complete(await this.#invoker.run(job)),
       abort: (job) => this.complete(notRunRecord(job, ewError('EW_ENGINE_ABORTED', []).message)),
       cancel: (job) => this.complete(notRunRecord(job, ewError('EW_CALLER_GONE', []).message)),
@@ -128,7 +110,7 @@ export class EngineCore extends EventEmitter<EngineEvents> {
     const { options } = this;
     const memory = options.limits.memory.default;
     const specs: PrewarmSpec[] = [];
-    const defaultRuntime = this.runtimes.get(options.defaultRuntime);
+    const defaultRuntime = this.#runtimes.get(options.defaultRuntime);
     const defaultNode = defaultRuntime === undefined ? undefined : newestNodeKind(defaultRuntime.kinds);
     if (defaultRuntime !== undefined && defaultNode !== undefined && options.prewarmCount > 0) {
       specs.push({ runtime: defaultRuntime.name, kind: defaultNode, memory, count: options.prewarmCount });
@@ -161,32 +143,58 @@ export class EngineCore extends EventEmitter<EngineEvents> {
     if (alias !== undefined) return { kind: alias };
     const retired = RETIRED_NODE_KINDS.includes(kind);
     if (kind !== DEFAULT_NODE_KIND && !retired) return { kind };
-    const named = requested === undefined || requested === null || requested === '' ? undefined : this.runtimes.get(String(requested));
-    const candidates = named ?? this.runtimes.get(this.options.defaultRuntime);
-    if (retired && [...(named === undefined ? this.runtimes.values() : [named])].some((r) => r.kinds.includes(kind))) return { kind };
-    const newest = (candidates === undefined ? undefined : newestNodeKind(candidates.kinds)) ?? newestNodeKind([...this.runtimes.values()].flatMap((r) => r.kinds));
+    const named = requested === undefined || requested === null || requested === '' ? undefined : this.#runtimes.get(String(requested));
+    const candidates = named ?? this.#runtimes.get(this.options.defaultRuntime);
+    if (retired && [...(named === undefined ? this.#runtimes.values() : [named])].some((r) => r.kinds.includes(kind))) return { kind };
+    const newest = (candidates === undefined ? undefined : newestNodeKind(candidates.kinds)) ?? newestNodeKind([...this.#runtimes.values()].flatMap((r) => r.kinds));
     if (newest === undefined) return { kind };
     return retired ? { kind: newest, retired: kind } : { kind: newest };
   }
 
   /** Picks the runtime for an action kind, honouring an explicit choice; throws 400 if none runs it. */
   runtimeFor(kind: string, requested: unknown): Runtime {
-    const all = [...this.runtimes.keys()];
+    const all = [...this.#runtimes.keys()];
     if (requested !== undefined && requested !== null && requested !== '') {
-      const runtime = this.runtimes.get(String(requested));
+      const runtime = this.#runtimes.get(String(requested));
       if (runtime === undefined) throw ewError('EW_RUNTIME_UNSUPPORTED', [String(requested), all]);
       if (!runtime.kinds.includes(kind)) throw ewError('EW_KIND_UNSUPPORTED', [kind, runtime.kinds]);
       return runtime;
     }
-    const preferred = this.runtimes.get(this.options.defaultRuntime);
+    const preferred = this.#runtimes.get(this.options.defaultRuntime);
     if (preferred?.kinds.includes(kind) === true) return preferred;
-    for (const runtime of this.runtimes.values()) if (runtime.kinds.includes(kind)) return runtime;
-    const kinds = [...new Set([...this.runtimes.values()].flatMap((r) => r.kinds)), 'sequence'];
+    for (const runtime of this.#runtimes.values()) if (runtime.kinds.includes(kind)) return runtime;
+    const kinds = [...this.kinds(), 'sequence'];
     throw ewError('EW_KIND_UNSUPPORTED', [kind, kinds]);
   }
 
-  markClosed(): void {
+  /** Starts the container pool (its prewarm); once, after the runtimes have been started. */
+  startPool(): void {
+    this.#pool.start();
+  }
+
+  /** Every kind some runtime runs (besides `sequence` and the `nodejs:default` alias). */
+  kinds(): string[] {
+    return [...new Set([...this.#runtimes.values()].flatMap((r) => r.kinds))];
+  }
+
+  stats(): EngineStats {
+    return { queued: this.#balancer.queued, running: this.#balancer.running, pool: this.#pool.stats() };
+  }
+
+  /**
+   * Stops accepting work at once, lets running and queued activations finish for up to `timeout` ms, then settles
+   * whatever is left with a whisk internal error, destroys every container and closes the runtimes and the store.
+   * Call once (Engine.close makes it idempotent).
+   */
+  async close(timeout: number): Promise<void> {
     this.#closed = true;
+    const drained = await this.#balancer.drain(timeout);
+    // What did not finish in time: queued jobs settle as aborted, running ones end with their containers.
+    const aborted = drained ? Promise.resolve() : this.#balancer.abortQueued();
+    await this.#pool.close();
+    await aborted;
+    await Promise.all([...this.#runtimes.values()].map((r) => r.close?.().catch(() => undefined)));
+    await this.activations.close?.();
   }
 
   /**
@@ -208,9 +216,9 @@ export class EngineCore extends EventEmitter<EngineEvents> {
     const caller = context.internal === true ? undefined : takeWebCaller();
     const anonymous = caller?.anonymous === true;
     if (isSequence(action.exec)) {
-      if (context.internal !== true) this.balancer.checkAdmission(rootNamespace(action.namespace), anonymous);
+      if (context.internal !== true) this.#balancer.checkAdmission(rootNamespace(action.namespace), anonymous);
       const done = runSequence(this, action, params, activationId, context).then((record) => this.complete(record));
-      if (anonymous) this.balancer.holdAnonymous(rootNamespace(action.namespace), done);
+      if (anonymous) this.#balancer.holdAnonymous(rootNamespace(action.namespace), done);
       return { activationId, done };
     }
     const exec = action.exec;
@@ -232,7 +240,7 @@ export class EngineCore extends EventEmitter<EngineEvents> {
       ...(context.binding === undefined ? {} : { binding: context.binding }),
       ...(placement === undefined ? {} : { placement }),
     };
-    const done = this.balancer.submit(job, {
+    const done = this.#balancer.submit(job, {
       internal: context.internal === true,
       anonymous,
       ...(caller?.signal === undefined ? {} : { signal: caller.signal }),

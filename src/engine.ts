@@ -9,9 +9,8 @@ import { ActivationsApi } from './api/activations-api';
 import { PackagesApi } from './api/packages-api';
 import { RulesApi } from './api/rules-api';
 import { TriggersApi } from './api/triggers-api';
-import { EngineCore } from './engine-core';
+import { EngineCore, type EngineStats } from './engine-core';
 import type { EngineEvents } from './events';
-import type { PoolStats } from './invoker/container-pool';
 import { DEFAULTS, resolveOptions, type EngineOptions, type EngineOptionsInput } from './options';
 import type { Runtime } from './runtimes/runtime';
 import { DockerRuntime } from './runtimes/docker/docker-runtime';
@@ -25,11 +24,7 @@ export interface EngineConfig extends EngineOptionsInput {
   readonly activationStore?: ActivationStore;
 }
 
-export interface EngineStats {
-  readonly queued: number;
-  readonly running: number;
-  readonly pool: PoolStats;
-}
+export type { EngineStats } from './engine-core';
 
 export class Engine {
   readonly options: EngineOptions;
@@ -79,7 +74,7 @@ export class Engine {
         warning: (message) => queueMicrotask(() => this.#core.emit('runtime:warning', { runtime: runtime.name, message })),
       });
     }
-    this.#core.pool.start();
+    this.#core.startPool();
   }
 
   on<E extends keyof EngineEvents>(event: E, listener: (...args: EngineEvents[E]) => void): this {
@@ -116,11 +111,11 @@ export class Engine {
 
   /** Every kind some runtime of this engine runs (besides `sequence` and the `nodejs:default` alias). */
   kinds(): string[] {
-    return [...new Set([...this.#core.runtimes.values()].flatMap((r) => r.kinds))];
+    return this.#core.kinds();
   }
 
   stats(): EngineStats {
-    return { queued: this.#core.balancer.queued, running: this.#core.balancer.running, pool: this.#core.pool.stats() };
+    return this.#core.stats();
   }
 
   /**
@@ -130,20 +125,8 @@ export class Engine {
    */
   close(timeout: number = this.options.closeTimeout): Promise<void> {
     if (!Number.isInteger(timeout) || timeout < 0) throw new TypeError(`Expected \`timeout\` to be a non-negative integer, got \`${String(timeout)}\``);
-    this.#closing ??= this.#close(timeout);
+    this.#closing ??= this.#core.close(timeout);
     return this.#closing;
-  }
-
-  async #close(timeout: number): Promise<void> {
-    const core = this.#core;
-    core.markClosed();
-    const drained = await core.balancer.drain(timeout);
-    // What did not finish in time: queued jobs settle as aborted, running ones end with their containers.
-    const aborted = drained ? Promise.resolve() : core.balancer.abortQueued();
-    await core.pool.close();
-    await aborted;
-    await Promise.all([...core.runtimes.values()].map((r) => r.close?.().catch(() => undefined)));
-    await core.activations.close?.();
   }
 }
 

@@ -5,7 +5,8 @@
 import type { ActionView, ExecView } from '../entities/views';
 import { awaitActivation } from '../activations/await-activation';
 import { errorText, httpStatusOf, toApiView, type Activation, type StoredActivation } from '../activations/record';
-import { RUNTIME_ANNOTATION, type EngineCore } from '../engine-core';
+import type { ActionsContext, EntityContext } from '../engine-context';
+import { RUNTIME_ANNOTATION } from '../engine-core';
 import { fqn, packageOf, rootNamespace } from '../entities/names';
 import { resolveAction } from '../entities/resolve-action';
 import { annotation, isSequence, type ActionDoc, type Exec, type KeyValue, type Parameter } from '../entities/types';
@@ -97,9 +98,9 @@ export function actionView(doc: ActionDoc, withCode = true): ActionView {
 
 
 export class ActionsApi {
-  readonly #core: EngineCore;
+  readonly #core: ActionsContext;
 
-  constructor(core: EngineCore) {
+  constructor(core: ActionsContext) {
     this.#core = core;
   }
 
@@ -283,7 +284,7 @@ export function checkWaitTimeout(timeout: unknown): void {
  * blocking, result-only, the wait limit and its demotion.
  */
 export async function waitFor(
-  core: EngineCore,
+  core: Pick<EntityContext, 'options'>,
   started: { activationId: string; done: Promise<StoredActivation> },
   o: Pick<InvokeOptions, 'blocking' | 'result' | 'timeout' | 'onWaitTimeout'>,
 ): Promise<unknown> {

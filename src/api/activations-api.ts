@@ -2,7 +2,7 @@
 import type { ActivationStore } from '../activations/activation-store';
 import { awaitActivation } from '../activations/await-activation';
 import { toApiView, toSummary, type Activation, type ActivationResponse, type ActivationSummary } from '../activations/record';
-import type { EngineCore } from '../engine-core';
+import type { ActivationsContext } from '../engine-context';
 import { ewError } from '../errors';
 import { listWindow } from './list-options';
 
@@ -39,9 +39,9 @@ function epoch(value: number | string | undefined): number | undefined {
 }
 
 export class ActivationsApi {
-  readonly #core: EngineCore;
+  readonly #core: ActivationsContext;
 
-  constructor(core: EngineCore) {
+  constructor(core: ActivationsContext) {
     this.#core = core;
   }
 

@@ -2,7 +2,7 @@
  * `engine.packages`: the `openwhisk` client's `ow.packages` (create/get/list/update/delete). A package groups actions
  * and gives them default parameters; a binding names another package and adds its own (apache/openwhisk docs/packages.md).
  */
-import type { EngineCore } from '../engine-core';
+import type { EntityContext } from '../engine-context';
 import { fqn, requireNoPackage } from '../entities/names';
 import type { KeyValue, PackageDoc } from '../entities/types';
 import { nextVersion, resolveAnnotations, resolveParameters } from '../entities/validate';
@@ -25,9 +25,9 @@ export interface PackageOptions {
 }
 
 export class PackagesApi {
-  readonly #core: EngineCore;
+  readonly #core: EntityContext;
 
-  constructor(core: EngineCore) {
+  constructor(core: EntityContext) {
     this.#core = core;
   }
 

@@ -2,7 +2,7 @@
  * `engine.rules`: the `openwhisk` client's `ow.rules`. A rule's status lives in its trigger's rule map, as in
  * OpenWhisk, so firing a trigger reads one document.
  */
-import type { EngineCore } from '../engine-core';
+import type { EntityContext } from '../engine-context';
 import { entityPath, fqn, requireNoPackage } from '../entities/names';
 import { resolveAction } from '../entities/resolve-action';
 import type { KeyValue, RuleDoc, RuleStatus, TriggerDoc } from '../entities/types';
@@ -29,9 +29,9 @@ export interface RuleOptions {
 
 
 export class RulesApi {
-  readonly #core: EngineCore;
+  readonly #core: EntityContext;
 
-  constructor(core: EngineCore) {
+  constructor(core: EntityContext) {
     this.#core = core;
   }
 

@@ -7,7 +7,7 @@
  */
 import { activationRecord, triggerAnnotations } from '../activations/record-builder';
 import { STATUS } from '../activations/record';
-import type { EngineCore } from '../engine-core';
+import type { TriggersContext } from '../engine-context';
 import { fqn, requireNoPackage } from '../entities/names';
 import { resolveAction } from '../entities/resolve-action';
 import type { KeyValue, TriggerDoc } from '../entities/types';
@@ -61,9 +61,9 @@ export function splitFqn(value: string): { path: string; name: string } {
 
 
 export class TriggersApi {
-  readonly #core: EngineCore;
+  readonly #core: TriggersContext;
 
-  constructor(core: EngineCore) {
+  constructor(core: TriggersContext) {
     this.#core = core;
   }
 

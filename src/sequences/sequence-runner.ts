@@ -5,7 +5,7 @@
  */
 import { activationRecord, sequenceAnnotations } from '../activations/record-builder';
 import { STATUS, type StatusCode, type StoredActivation } from '../activations/record';
-import type { EngineCore, StartContext } from '../engine-core';
+import type { EntityContext, InvokeContext, StartContext } from '../engine-context';
 import { rootNamespace } from '../entities/names';
 import { isSequence, type ActionDoc } from '../entities/types';
 import { ewError, isEdgeWhiskError } from '../errors';
@@ -17,7 +17,7 @@ const SEQUENCE_FAILED = 'Sequence failed.';
  * Resolves a sequence's components to atomic actions in run order (nested sequences inlined), checking for
  * missing components, self-reference and the length limit. Used at create time and again at run time.
  */
-export function expandSequence(core: EngineCore, root: { namespace: string; name: string }, components: readonly string[]): ActionDoc[] {
+export function expandSequence(core: EntityContext, root: { namespace: string; name: string }, components: readonly string[]): ActionDoc[] {
   const out: ActionDoc[] = [];
   const rootKey = `/${root.namespace}/${root.name}`;
   const visit = (list: readonly string[], path: ReadonlySet<string>): void => {
@@ -46,7 +46,7 @@ function hasError(result: unknown): boolean {
 }
 
 export async function runSequence(
-  core: EngineCore,
+  core: InvokeContext,
   sequence: ActionDoc,
   params: unknown,
   activationId: string,

@@ -1,5 +1,5 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const src = join(__dirname, '..', '..', 'src');
@@ -29,6 +29,37 @@ describe('architecture', () => {
         .map((specifier) => `${relative(src, f)}: ${specifier}`),
     );
     expect(outside).toEqual([]);
+  });
+
+  it('has no import cycles under src/ (type-only imports and re-exports included)', () => {
+    // Each file's relative imports (static, dynamic, require), resolved to the .ts file they name (`./x`, `./x.js`, `./x/index`).
+    const target = (from: string, specifier: string): string | undefined => {
+      const base = resolve(dirname(from), specifier);
+      return [`${base}.ts`, base.replace(/\.js$/, '.ts'), join(base, 'index.ts')].find((candidate) => existsSync(candidate) && statSync(candidate).isFile());
+    };
+    const graph = new Map(
+      files(src).map((f) => [
+        f,
+        [...readFileSync(f, 'utf8').matchAll(/(?:\bfrom\s*|\bimport\s*\(?\s*|\brequire\(\s*)['"](\.{1,2}\/[^'"]+)['"]/g)]
+          .map((m) => target(f, m[1] as string))
+          .filter((t): t is string => t !== undefined),
+      ]),
+    );
+    const cycles: string[] = [];
+    const state = new Map<string, 'open' | 'done'>();
+    const path: string[] = [];
+    const visit = (file: string): void => {
+      state.set(file, 'open');
+      path.push(file);
+      for (const next of graph.get(file) ?? []) {
+        if (state.get(next) === 'open') cycles.push([...path.slice(path.indexOf(next)), next].map((f) => relative(src, f)).join(' → '));
+        else if (!state.has(next)) visit(next);
+      }
+      path.pop();
+      state.set(file, 'done');
+    };
+    for (const file of graph.keys()) if (!state.has(file)) visit(file);
+    expect(cycles).toEqual([]);
   });
 
   it('names every source file in kebab-case', () => {

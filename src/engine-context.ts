@@ -1,0 +1,74 @@
+/**
+ * What the parts of the engine built on EngineCore may use of it, one interface per role. EngineCore satisfies them
+ * all; the API facades and the sequence runner each take the one they need, so none of them can reach the container
+ * pool, the balancer or the runtimes, and none imports engine-core (which imports the sequence runner).
+ */
+import type { ActivationStore } from './activations/activation-store';
+import type { Activation, StoredActivation } from './activations/record';
+import type { EntityStore } from './entities/entity-store';
+import type { QualifiedName } from './entities/names';
+import type { ActionDoc } from './entities/types';
+import type { EngineOptions } from './options';
+import type { Runtime } from './runtimes/runtime';
+
+export interface StartContext {
+  /** Parent sequence activation. */
+  readonly cause?: string;
+  /** Set for sequence components: skips the namespace limit the topmost invocation already passed. */
+  readonly internal?: boolean;
+  /** Set when run as a component of a sequence. */
+  readonly causedBy?: string;
+  /** Overrides the new activation's id (the REST layer may preassign one). */
+  readonly activationId?: string;
+  /** `ns/binding` when the action was reached through a package binding. */
+  readonly binding?: string;
+}
+
+export interface Started {
+  readonly activationId: string;
+  /** Settles with the record once stored; never rejects. */
+  readonly done: Promise<StoredActivation>;
+}
+
+/** A kind as an action is stored, and the kind it was asked for when they differ because that one is retired. */
+export interface ResolvedKind {
+  readonly kind: string;
+  /** Set when a retired kind (`nodejs:20`) no runtime offers was mapped to `kind`. */
+  readonly retired?: string;
+}
+
+/** Names resolved against the engine's namespace, and the entities they name: all the rules and packages APIs use. */
+export interface EntityContext {
+  readonly options: EngineOptions;
+  readonly entities: EntityStore;
+  name(input: unknown): QualifiedName;
+}
+
+/** Entities, and starting activations of actions: the sequence runner (one per component). */
+export interface InvokeContext extends EntityContext {
+  /** Throws validation and admission errors synchronously; everything after admission ends in a record. */
+  start(action: ActionDoc, payload: unknown, context?: StartContext): Started;
+}
+
+/** The actions API: creates actions (their kind resolved, a runtime for it checked) and invokes them. */
+export interface ActionsContext extends InvokeContext {
+  resolveKind(kind: string, requested?: unknown): ResolvedKind;
+  /** Throws 400 if no runtime (or not the `requested` one) runs `kind`. Only the name is exposed: the API checks, it does not run. */
+  runtimeFor(kind: string, requested: unknown): Pick<Runtime, 'name'>;
+}
+
+/** The triggers API: fires a trigger (starting its rules' actions) and stores the trigger's own activation. */
+export interface TriggersContext extends InvokeContext {
+  readonly closed: boolean;
+  /** Stores a finished record and announces it; never rejects. */
+  complete(record: StoredActivation): Promise<StoredActivation>;
+}
+
+/** The activations API: reads the store, and listens for completions to wait on one. */
+export interface ActivationsContext {
+  readonly activations: ActivationStore;
+  readonly options: Pick<EngineOptions, 'namespace'>;
+  name(input: unknown): QualifiedName;
+  on(event: 'activation:completed', listener: (activation: Activation) => void): unknown;
+  off(event: 'activation:completed', listener: (activation: Activation) => void): unknown;
+}
