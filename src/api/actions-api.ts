@@ -24,6 +24,7 @@ import { ewError } from '../errors';
 import { DEFAULT_NODE_KIND } from '../runtimes/node-kinds';
 import { monotonicNow } from '../util/monotonic-now';
 import { expandSequence } from '../sequences/sequence-runner';
+import { publishFlag } from './entity-fields';
 import { pickName } from './pick-name';
 import { listWindow, type ListOptions } from './list-options';
 
@@ -265,12 +266,6 @@ function sameDefinition(existing: ActionDoc, wanted: Pick<ActionDoc, 'exec' | 'p
   return comparable(existing) === comparable(wanted);
 }
 
-/** `publish` as given (a boolean, nothing else: `Boolean("false")` is true), else `fallback`. */
-function publishFlag(given: unknown, fallback: boolean): boolean {
-  if (given === undefined) return fallback;
-  if (typeof given !== 'boolean') throw ewError('EW_FIELD_TYPE', ['publish', 'a boolean', JSON.stringify(given) ?? String(given)]);
-  return given;
-}
 
 /** `timeout` (the blocking wait) must be 1..60000 ms, as OpenWhisk's `?timeout`. */
 export function checkWaitTimeout(timeout: unknown): void {

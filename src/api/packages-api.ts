@@ -4,22 +4,17 @@
  */
 import type { EntityContext } from '../engine-context';
 import { fqn, requireNoPackage } from '../entities/names';
-import type { KeyValue, PackageDoc } from '../entities/types';
-import { nextVersion, resolveAnnotations, resolveParameters } from '../entities/validate';
+import type { PackageDoc } from '../entities/types';
 import { ewError } from '../errors';
-import { monotonicNow } from '../util/monotonic-now';
+import { entityFields, type EntityWriteOptions } from './entity-fields';
 import { listWindow, type ListOptions } from './list-options';
 import { pickName } from './pick-name';
 import type { PackageView } from '../entities/views';
 
-export interface PackageOptions {
-  readonly name?: string;
+export interface PackageOptions extends EntityWriteOptions {
   readonly packageName?: string;
   /** An OpenWhisk package body `{parameters, annotations, binding, publish, version}`, as the client passes it. */
   readonly package?: Record<string, unknown>;
-  readonly params?: Record<string, unknown> | readonly KeyValue[];
-  readonly annotations?: Record<string, unknown> | readonly KeyValue[];
-  readonly overwrite?: boolean;
   /** With `delete`: also delete the actions inside. */
   readonly force?: boolean;
 }
@@ -107,16 +102,10 @@ export class PackagesApi {
       if (bound.binding !== undefined) throw ewError('EW_BINDING_TO_BINDING', []);
       binding = target;
     }
-    const paramsInput = body['parameters'] ?? o.params;
-    const annotationsInput = body['annotations'] ?? o.annotations;
     const doc: PackageDoc = {
       namespace: q.namespace,
       name: q.name,
-      parameters: paramsInput === undefined ? [...(existing?.parameters ?? [])] : resolveParameters(paramsInput, core.options.parametersLimit),
-      annotations: annotationsInput === undefined ? [...(existing?.annotations ?? [])] : resolveAnnotations(annotationsInput, core.options.parametersLimit),
-      version: nextVersion(body['version'], existing?.version),
-      publish: Boolean(body['publish'] ?? existing?.publish ?? false),
-      updated: monotonicNow(),
+      ...entityFields(body, o, existing, core.options.parametersLimit),
       ...(binding === undefined ? {} : { binding }),
     };
     core.entities.put('package', doc);

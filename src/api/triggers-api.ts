@@ -10,24 +10,19 @@ import { STATUS } from '../activations/record';
 import type { TriggersContext } from '../engine-context';
 import { fqn, requireNoPackage } from '../entities/names';
 import { resolveAction } from '../entities/resolve-action';
-import type { KeyValue, TriggerDoc } from '../entities/types';
-import { nextVersion, resolveAnnotations, resolveParameters } from '../entities/validate';
+import type { TriggerDoc } from '../entities/types';
 import { ewError, isEdgeWhiskError } from '../errors';
-import { monotonicNow } from '../util/monotonic-now';
+import { entityFields, type EntityWriteOptions } from './entity-fields';
 import { newActivationId } from '../util/ids';
 import { jsonSize } from '../util/json-size';
 import { pickName } from './pick-name';
 import { listWindow, type ListOptions } from './list-options';
 import type { TriggerView } from '../entities/views';
 
-export interface TriggerOptions {
-  readonly name?: string;
+export interface TriggerOptions extends EntityWriteOptions {
   readonly triggerName?: string;
   /** An OpenWhisk trigger body `{parameters, annotations, version, publish}`, as the client passes it. */
   readonly trigger?: Record<string, unknown>;
-  readonly params?: Record<string, unknown> | readonly KeyValue[];
-  readonly annotations?: Record<string, unknown> | readonly KeyValue[];
-  readonly overwrite?: boolean;
 }
 
 export interface FireOptions {
@@ -153,18 +148,12 @@ export class TriggersApi {
     const existing = core.entities.find('trigger', q);
     if (existing !== undefined && !overwrite) throw ewError('EW_ENTITY_EXISTS', [], { name: fqn(q) });
     const body = o.trigger ?? {};
-    const paramsInput = body['parameters'] ?? o.params;
-    const annotationsInput = body['annotations'] ?? o.annotations;
     const doc: TriggerDoc = {
       namespace: q.namespace,
       name: q.name,
-      parameters: paramsInput === undefined ? [...(existing?.parameters ?? [])] : resolveParameters(paramsInput, core.options.parametersLimit),
-      annotations: annotationsInput === undefined ? [...(existing?.annotations ?? [])] : resolveAnnotations(annotationsInput, core.options.parametersLimit),
+      ...entityFields(body, o, existing, core.options.parametersLimit),
       limits: {},
       rules: existing?.rules ?? {},
-      version: nextVersion(body['version'], existing?.version),
-      publish: Boolean(body['publish'] ?? existing?.publish ?? false),
-      updated: monotonicNow(),
     };
     core.entities.put('trigger', doc);
     return doc;

@@ -63,3 +63,20 @@ describe('packages and bindings', () => {
     expect(await engine.actions.invoke({ name: 'twice', params: { v: 1 }, blocking: true, result: true })).toEqual({ v: 3 });
   });
 });
+
+describe('publish is a boolean for every entity', () => {
+  it('refuses a publish flag that is not a boolean on triggers and packages (Boolean("false") would be true), as on actions', async () => {
+    const engine = testEngine();
+    for (const create of [
+      () => engine.triggers.create({ name: 't', trigger: { publish: 'false' } }),
+      () => engine.packages.create({ name: 'p', package: { publish: 'false' } }),
+      () => engine.actions.create({ name: 'a', action: 'function main() { return {}; }', publish: 'false' as unknown as boolean }),
+    ]) {
+      const error = await rejection(create);
+      expect(error).toMatchObject({ code: 'EW_FIELD_TYPE', statusCode: 400 });
+    }
+    expect((await engine.triggers.create({ name: 't', trigger: { publish: true } })).publish).toBe(true);
+    expect((await engine.packages.create({ name: 'p' })).publish).toBe(false);
+    await engine.close();
+  });
+});
