@@ -9,7 +9,7 @@ import { ewError } from '../errors';
 import { entityFields, type EntityWriteOptions } from './entity-fields';
 import { listWindow, type ListOptions } from './list-options';
 import { pickName } from './pick-name';
-import type { PackageView } from '../entities/views';
+import { entityViewFields, type PackageView } from '../entities/views';
 
 export interface PackageOptions extends EntityWriteOptions {
   readonly packageName?: string;
@@ -34,16 +34,11 @@ export class PackagesApi {
     const prefix = `${doc.namespace}/${doc.name}`;
     const actions = this.#core.entities.list('action', prefix, true).map((a) => ({ name: a.name, version: a.version, annotations: a.annotations.map((x) => ({ ...x })) }));
     return {
-      namespace: doc.namespace,
-      name: doc.name,
-      version: doc.version,
-      publish: doc.publish,
+      ...entityViewFields(doc),
       parameters: doc.parameters.map((p) => ({ ...p })),
-      annotations: doc.annotations.map((a) => ({ ...a })),
       binding: doc.binding === undefined ? {} : { ...doc.binding },
       actions,
       feeds: [],
-      updated: doc.updated,
     };
   }
 

@@ -17,7 +17,7 @@ import { newActivationId } from '../util/ids';
 import { jsonSize } from '../util/json-size';
 import { pickName } from './pick-name';
 import { listWindow, type ListOptions } from './list-options';
-import type { TriggerView } from '../entities/views';
+import { entityViewFields, type TriggerView } from '../entities/views';
 
 export interface TriggerOptions extends EntityWriteOptions {
   readonly triggerName?: string;
@@ -36,15 +36,10 @@ export function triggerView(doc: TriggerDoc): TriggerView {
   const rules: Record<string, TriggerView['rules'][string]> = {};
   for (const [rule, entry] of Object.entries(doc.rules)) rules[rule] = { action: { ...splitFqn(entry.action) }, status: entry.status };
   return {
-    namespace: doc.namespace,
-    name: doc.name,
-    version: doc.version,
-    publish: doc.publish,
+    ...entityViewFields(doc),
     parameters: doc.parameters.map((p) => ({ ...p })),
-    annotations: doc.annotations.map((a) => ({ ...a })),
     limits: {},
     rules,
-    updated: doc.updated,
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import type { ActionLimits, KeyValue, Parameter, RuleStatus } from './types';
 
-interface EntityView {
+export interface EntityView {
   readonly namespace: string;
   readonly name: string;
   readonly version: string;
@@ -56,4 +56,16 @@ export interface PackageView extends EntityView {
   readonly binding: Readonly<{ namespace?: string; name?: string }>;
   readonly actions: readonly { readonly name: string; readonly version: string; readonly annotations: readonly KeyValue[] }[];
   readonly feeds: readonly unknown[];
+}
+
+/** The fields every view shares, copied from the stored document (a caller may change what it gets back). */
+export function entityViewFields(doc: EntityView): EntityView {
+  return {
+    namespace: doc.namespace,
+    name: doc.name,
+    version: doc.version,
+    publish: doc.publish,
+    annotations: doc.annotations.map((a) => ({ ...a })),
+    ...(doc.updated === undefined ? {} : { updated: doc.updated }),
+  };
 }
