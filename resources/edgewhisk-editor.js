@@ -16,6 +16,11 @@
     var MAX_DRAWN = 200;
     /** Durations per action in its sparkline. */
     var SPARK_POINTS = 40;
+    /**
+     * While the sidebar is shown, it tells the runtime so this often (src/nodes/lib/editor-feed.ts, WATCH_RENEW_MS):
+     * the runtime listens to its engines only while someone is looking, and costs them nothing otherwise.
+     */
+    var WATCH_RENEW_MS = 10000;
     var STATUS = [
         { text: 'success', cls: 'ew-ok' },
         { text: 'application error', cls: 'ew-app' },
@@ -166,7 +171,7 @@
                     $.getJSON('edgewhisk/engines/' + encodeURIComponent(e.key) + '/activations?limit=' + MAX_DRAWN).done(function (body) {
                         // Oldest first, so the newest end up last (the list draws newest first).
                         body.entries.slice().sort(function (a, b) { return a.at - b.at; }).forEach(function (entry) {
-                            if (!engine.entries.has(entry.id)) { keep(engine, entry); }
+                            keep(engine, entry);
                         });
                         engine.stats = body.stats;
                         scheduleRender();
@@ -380,11 +385,27 @@
             iconClass: 'fa fa-bolt',
             content: $root,
             enableOnEdit: true,
-            onchange: function () { scheduleRender(); }
+            // Shown again: what happened while it was hidden is in the engines' records.
+            onchange: function () { watch(); reloadRecent(); scheduleRender(); }
         });
         RED.comms.subscribe('edgewhisk/activity/#', onFeed);
         // Engines start and stop with deploys.
         RED.events.on('deploy', function () { setTimeout(loadEngines, 1000); });
+        watch();
+        setInterval(function () { if (shown()) { watch(); } }, WATCH_RENEW_MS);
+        loadEngines();
+    }
+
+    function shown() {
+        return $root.is(':visible') && document.visibilityState !== 'hidden';
+    }
+
+    function watch() {
+        if (typeof RED.comms.send === 'function') { RED.comms.send('edgewhisk/watch', {}); }
+    }
+
+    function reloadRecent() {
+        Object.keys(engines).forEach(function (key) { engines[key].loaded = false; });
         loadEngines();
     }
 

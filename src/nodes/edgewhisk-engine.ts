@@ -10,7 +10,7 @@ import { dockerGate, dockerInstance, HOW_TO_ALLOW } from './lib/docker-gate';
 import type { NodeEngine } from './lib/node-engine';
 import { reportRuntime } from './lib/runtime-reports';
 import { registerAdminRoutes } from './lib/admin-routes';
-import { watchEngine } from './lib/editor-feed';
+import { listenForWatchers, watchEngine } from './lib/editor-feed';
 import type { EngineLease, RuntimeRefusal } from './lib/engine-registry';
 import type { EngineProvider } from './lib/engine-source';
 import type { Node, NodeDef, NodeStatus, RedApi } from './lib/red-types';
@@ -191,6 +191,7 @@ export default function register(RED: RedApi): void {
   }
   // The sidebar's and the action dialog's routes: registered by the module every flow with EdgeWhisk loads.
   registerAdminRoutes(RED);
+  listenForWatchers(RED.events);
   const gate = dockerGate(RED.settings);
   RED.nodes.registerType('edgewhisk-engine', EdgeWhiskEngineNode as unknown as new (def: NodeDef) => unknown, {
     credentials: { apiKey: { type: 'password' }, apiAuth: { type: 'password' } },

@@ -2,12 +2,13 @@
  * The editor's routes and live feed, on a real Node-RED runtime (the test helper's): "Run" in the action dialog,
  * the sidebar's engine and activation routes, and the activity pushed through Node-RED's comms.
  */
-import { describe, expect, it } from 'vitest';
-import { feedFor, FLUSH_MS, MAX_ENTRIES_PER_FLUSH, type FeedEntry, type FeedMessage } from '../../src/nodes/lib/editor-feed';
+import { afterEach, describe, expect, it } from 'vitest';
+import { feedFor, FLUSH_MS, forgetWatchers, MAX_ENTRIES_PER_FLUSH, type FeedEntry, type FeedMessage } from '../../src/nodes/lib/editor-feed';
 import { sleep } from '../helpers/engine';
 import { helper, messages, nextMessage, NODES, statuses, tab, useNodeRed } from '../helpers/node-red';
 
 useNodeRed();
+afterEach(() => forgetWatchers());
 
 /** Everything the runtime publishes on the editor's comms while `work` runs, plus a flush's worth after it. */
 async function published<T>(work: () => Promise<T>, settle = FLUSH_MS * 3): Promise<{ result: T; messages: { topic: string; data: FeedMessage }[] }> {
@@ -16,6 +17,8 @@ async function published<T>(work: () => Promise<T>, settle = FLUSH_MS * 3): Prom
     if (event.topic.startsWith('edgewhisk/activity/')) got.push(event);
   };
   helper._events.on('comms', listener);
+  // An editor showing the sidebar says so over comms; without it the feed does not listen at all.
+  helper._events.emit('comms:message:edgewhisk/watch', { data: {} });
   try {
     const result = await work();
     await sleep(settle);
@@ -174,6 +177,12 @@ describe('the sidebar: routes and live feed', () => {
   it('lists the running engines, their recent activations and one record with its cause', async () => {
     await helper.load(NODES, [...flow, { id: 'e1', type: 'edgewhisk-engine', name: 'garage' }, { id: 'a3', type: 'edgewhisk-action', z: 'f1', engine: 'e1', action: 'door', code: 'function main() { return { door: "open" }; }', wires: [['out']] }]);
     await ready();
+    // Not watched: the record names the node defining the action, not the node that caused it.
+    const before = nextMessage(helper.getNode('out'));
+    helper.getNode('a3').receive({ payload: {} });
+    const unwatched = await before;
+    // An editor opens the sidebar (its watch message), then the node runs again.
+    helper._events.emit('comms:message:edgewhisk/watch', { data: {} });
     const out = nextMessage(helper.getNode('out'));
     helper.getNode('a3').receive({ payload: {} });
     const msg = await out;
@@ -181,7 +190,11 @@ describe('the sidebar: routes and live feed', () => {
     expect(engines.body.map((e: { key: string; label: string }) => [e.key, e.label]).sort()).toEqual([['default', 'default engine'], ['e1', 'garage']]);
     expect(engines.body[0].stats).toMatchObject({ queued: 0, running: 0 });
     const list = await helper.request().get('/edgewhisk/engines/e1/activations?limit=10').expect(200);
-    expect(list.body.entries).toEqual([expect.objectContaining({ id: msg.activation.activationId, name: 'door', state: 'done', node: 'a3', actionNode: 'a3' })]);
+    expect(list.body.entries).toEqual([
+      expect.objectContaining({ id: msg.activation.activationId, name: 'door', state: 'done', node: 'a3', actionNode: 'a3' }),
+      expect.objectContaining({ id: unwatched.activation.activationId, name: 'door', state: 'done', actionNode: 'a3' }),
+    ]);
+    expect(list.body.entries[1].node).toBeUndefined();
     const one = await helper.request().get(`/edgewhisk/engines/e1/activations/${msg.activation.activationId}`).expect(200);
     expect(one.body.activation.response.result).toEqual({ door: 'open' });
     expect(one.body.entry).toMatchObject({ node: 'a3' });
@@ -189,5 +202,20 @@ describe('the sidebar: routes and live feed', () => {
     expect(unknown.body.code).toBe('EW_EDITOR_ENGINE_UNKNOWN');
     const gone = await helper.request().get('/edgewhisk/engines/e1/activations/0123456789abcdef0123456789abcdef').expect(404);
     expect(gone.body.code).toBe('EW_ACTIVATION_NOT_FOUND');
+  });
+
+  it('costs the engine nothing while no editor shows the sidebar: listeners only from a watch until it lapses', async () => {
+    await helper.load(NODES, flow);
+    await ready();
+    const engine = feedFor('default')!.engine;
+    const completedBefore = engine.listenerCount('activation:completed');
+    expect(engine.listenerCount('activation:queued')).toBe(0);
+    // The sidebar's watch message, as Node-RED's comms hands it to the runtime: the feed listens now.
+    helper._events.emit('comms:message:edgewhisk/watch', { data: {} });
+    expect(engine.listenerCount('activation:queued')).toBe(1);
+    expect(engine.listenerCount('activation:completed')).toBe(completedBefore + 1);
+    forgetWatchers();
+    expect(engine.listenerCount('activation:queued')).toBe(0);
+    expect(engine.listenerCount('activation:completed')).toBe(completedBefore);
   });
 });
