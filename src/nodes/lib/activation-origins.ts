@@ -8,6 +8,7 @@
  * would cost every activation a map update for nobody (about 5 % of the flow benchmark's action throughput). Older
  * records still name the node that defines their action, from the engine's own annotations.
  */
+import { BoundedMap } from '../../util/bounded-map';
 import type { NodeEngine } from './node-engine';
 
 let isWatched: () => boolean = () => false;
@@ -27,20 +28,17 @@ export interface Origin {
   readonly editor?: true;
 }
 
-const origins = new WeakMap<NodeEngine, Map<string, Origin>>();
+const origins = new WeakMap<NodeEngine, BoundedMap<string, Origin>>();
 
 export function noteOrigin(engine: NodeEngine, activationId: string, origin: Origin): void {
   // A run from the editor is noted always: it is rare, and the dialog's user looks for it.
   if (origin.editor !== true && !isWatched()) return;
   let map = origins.get(engine);
   if (map === undefined) {
-    map = new Map();
+    map = new BoundedMap(ORIGINS_KEPT);
     origins.set(engine, map);
   }
-  map.delete(activationId);
   map.set(activationId, origin);
-  // A Map iterates in insertion order, so the first key is the oldest.
-  if (map.size > ORIGINS_KEPT) map.delete(map.keys().next().value as string);
 }
 
 export function originOf(engine: NodeEngine, activationId: string): Origin | undefined {

@@ -15,6 +15,7 @@
 import type { Activation, ActivationSummary } from '../../activations/record';
 import type { Engine } from '../../engine';
 import type { ActivationEventInfo } from '../../events';
+import { BoundedMap } from '../../util/bounded-map';
 import { originOf, originsWhile } from './activation-origins';
 import { ownerOf } from './engine-registry';
 
@@ -158,9 +159,9 @@ export class EngineFeed {
   #pending = new Map<string, FeedEntry>();
   #dropped = 0;
   /** Queued or running activations, for a sidebar that opens while they are. */
-  readonly #inFlight = new Map<string, FeedEntry>();
+  readonly #inFlight = new BoundedMap<string, FeedEntry>(MAX_IN_FLIGHT);
   /** Rule activations a trigger started: their trigger activation and rule, until they are reported done. */
-  readonly #ruleCauses = new Map<string, { cause: string; rule: string }>();
+  readonly #ruleCauses = new BoundedMap<string, { cause: string; rule: string }>(MAX_IN_FLIGHT);
   #flushTimer: NodeJS.Timeout | undefined;
   #statsTimer: NodeJS.Timeout | undefined;
   #lastStats = '';
@@ -246,9 +247,7 @@ export class EngineFeed {
       at: Date.now(),
       ...(info.cause === undefined ? {} : { cause: info.cause }),
     };
-    this.#inFlight.delete(entry.id);
     this.#inFlight.set(entry.id, entry);
-    if (this.#inFlight.size > MAX_IN_FLIGHT) this.#inFlight.delete(this.#inFlight.keys().next().value as string);
     this.#queue(entry);
   }
 
@@ -259,7 +258,6 @@ export class EngineFeed {
       for (const started of entry.started ?? []) {
         if (started.id !== undefined) this.#ruleCauses.set(started.id, { cause: record.activationId, rule: started.rule });
       }
-      while (this.#ruleCauses.size > MAX_IN_FLIGHT) this.#ruleCauses.delete(this.#ruleCauses.keys().next().value as string);
     }
     this.#queue(entry);
   }
