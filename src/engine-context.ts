@@ -11,7 +11,21 @@ import type { ActionDoc } from './entities/types';
 import type { EngineOptions } from './options';
 import type { Runtime } from './runtimes/runtime';
 
+/**
+ * Who is calling, when the engine is called on behalf of someone else (the REST layer's web actions): an anonymous
+ * caller gets the anonymous share of the namespace's concurrency, and a caller that has gone (its signal aborted)
+ * has its activation dropped if it has not started yet.
+ */
+export interface Caller {
+  /** The caller did not present the namespace's credentials. */
+  readonly anonymous: boolean;
+  /** Aborts when the caller has gone. */
+  readonly signal?: AbortSignal;
+}
+
 export interface StartContext {
+  /** Who the activation runs for; absent, the engine's own user (full share, never dropped). */
+  readonly caller?: Caller;
   /** Parent sequence activation. */
   readonly cause?: string;
   /** Set for sequence components: skips the namespace limit the topmost invocation already passed. */

@@ -3,7 +3,6 @@
  * store → events). The API facades and the sequence runner see it through the role interfaces of engine-context.ts;
  * the pool, the balancer and the runtimes stay private, and Engine drives them through methods.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
 import type { ActivationStore } from './activations/activation-store';
 import { actionAnnotations, activationRecord } from './activations/record-builder';
@@ -29,37 +28,6 @@ export const RUNTIME_ANNOTATION = 'edgewhisk-runtime';
 
 /** Aliases resolved at create time besides `nodejs:default` (see `resolveKind`). */
 const KIND_ALIASES: Readonly<Record<string, string>> = { 'python:default': 'python:3' };
-
-/**
- * Who is calling, for the one activation a web action request starts (see `runAsWebCaller`). The REST layer sets it
- * around `engine.actions.start`, so the public API keeps its shape; `start` takes it once, so nothing that later
- * runs in the same async context (a listener of the activation's events, say) inherits it.
- */
-export interface WebCaller {
-  /** The caller did not present the namespace's credentials: it gets the anonymous share. */
-  readonly anonymous: boolean;
-  /** Aborts when the caller has gone: the activation is then dropped if it has not started yet. */
-  readonly signal?: AbortSignal;
-}
-
-interface WebCallerSlot {
-  readonly caller: WebCaller;
-  taken: boolean;
-}
-
-const webCallerScope = new AsyncLocalStorage<WebCallerSlot>();
-
-/** Runs `fn` (which starts one activation) on behalf of `caller`. */
-export function runAsWebCaller<T>(caller: WebCaller, fn: () => T): T {
-  return webCallerScope.run({ caller, taken: false }, fn);
-}
-
-function takeWebCaller(): WebCaller | undefined {
-  const slot = webCallerScope.getStore();
-  if (slot === undefined || slot.taken) return undefined;
-  slot.taken = true;
-  return slot.caller;
-}
 
 export interface EngineStats {
   readonly queued: number;
@@ -213,7 +181,8 @@ export class EngineCore extends EventEmitter<EngineEvents> implements ActionsCon
     const params: unknown = JSON.parse(text);
     const activationId = context.activationId ?? newActivationId();
     // Sequence components are started by the engine, not by a caller.
-    const caller = context.internal === true ? undefined : takeWebCaller();
+    // Sequence components are started by the engine on behalf of the sequence's caller, who passed admission.
+    const caller = context.internal === true ? undefined : context.caller;
     const anonymous = caller?.anonymous === true;
     if (isSequence(action.exec)) {
       if (context.internal !== true) this.#balancer.checkAdmission(rootNamespace(action.namespace), anonymous);

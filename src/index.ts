@@ -22,6 +22,7 @@ export { WorkerRuntime } from './runtimes/worker/worker-runtime';
 export { ProcessRuntime, type ProcessRuntimeOptions } from './runtimes/process/process-runtime';
 export { ENTITY_NAME, isValidEntityName } from './entities/names';
 export type { ActionOptions, InvokeOptions } from './api/actions-api';
+export type { Caller } from './engine-context';
 export type { TriggerOptions, FireOptions } from './api/triggers-api';
 export type { RuleOptions } from './api/rules-api';
 export type { ActivationListOptions } from './api/activations-api';

@@ -5,7 +5,7 @@
 import type { ActionView, ExecView } from '../entities/views';
 import { awaitActivation } from '../activations/await-activation';
 import { errorText, httpStatusOf, toApiView, type Activation, type StoredActivation } from '../activations/record';
-import type { ActionsContext, EntityContext } from '../engine-context';
+import type { ActionsContext, Caller, EntityContext } from '../engine-context';
 import { RUNTIME_ANNOTATION } from '../engine-core';
 import { fqn, packageOf, rootNamespace } from '../entities/names';
 import { resolveAction } from '../entities/resolve-action';
@@ -153,10 +153,10 @@ export class ActionsApi {
    * its id at once plus a promise of its record that never rejects and is never demoted, however long the action
    * runs. Validation and admission errors (400, 404, 413, 429) throw as for `invoke`.
    */
-  async start(options: Pick<InvokeOptions, 'name' | 'actionName' | 'params'> | string): Promise<{ activationId: string; activation: Promise<Activation> }> {
-    const o = typeof options === 'string' ? { name: options } : options;
+  async start(options: (Pick<InvokeOptions, 'name' | 'actionName' | 'params'> & { readonly caller?: Caller }) | string): Promise<{ activationId: string; activation: Promise<Activation> }> {
+    const o: Pick<InvokeOptions, 'name' | 'actionName' | 'params'> & { readonly caller?: Caller } = typeof options === 'string' ? { name: options } : options;
     const { action, binding } = resolveAction(this.#core.entities, this.#core.name(pickName(o, 'actionName')));
-    const started = this.#core.start(action, o.params, binding === undefined ? {} : { binding });
+    const started = this.#core.start(action, o.params, { ...(binding === undefined ? {} : { binding }), ...(o.caller === undefined ? {} : { caller: o.caller }) });
     return { activationId: started.activationId, activation: started.done.then(toApiView) };
   }
 

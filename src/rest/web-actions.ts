@@ -12,7 +12,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { httpStatusOf, type Activation } from '../activations/record';
 import type { Engine } from '../engine';
-import { runAsWebCaller } from '../engine-core';
 import { annotation } from '../entities/types';
 import type { ActionView } from '../entities/views';
 import { ewError, type EdgeWhiskError } from '../errors';
@@ -170,7 +169,7 @@ export function createWebActions(engine: Engine, auth: Buffer, bodies: BodyReade
       params['__ow_headers'] = headers;
       params['__ow_path'] = target.path;
       if (owner && requireAuth === true) params['__ow_user'] = ns;
-      return runAsWebCaller({ anonymous: !owner, signal: gone.signal }, () => engine.actions.start({ name: `/${ns}/${target.name}`, params }));
+      return engine.actions.start({ name: `/${ns}/${target.name}`, params, caller: { anonymous: !owner, signal: gone.signal } });
     };
 
     let activation: Activation;
