@@ -172,6 +172,9 @@ export const ERROR_CODES = {
   ),
   EW_EDITOR_DRAFT_INVALID: spec(400, (problem: string) => `The code cannot run: ${problem}`),
 
+  // The durable store: a full disk refuses new work instead of losing accepted work (507, Insufficient Storage).
+  EW_STORE_FULL: spec(507, (path: string) => `The engine's store at ${path} is full: it accepts no new work until space is freed.`),
+
   // Docker runtime
   // The runtime's own failure (a daemon that does not answer), reported as a gateway timeout: the daemon is upstream.
   EW_DOCKER_TIMEOUT: spec(504, (what: string, deadline: number) => `the Docker daemon did not answer '${what}' within ${deadline} ms`),

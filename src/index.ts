@@ -17,6 +17,7 @@ export {
 } from './activations/record';
 export type { ActivationStore, ActivationQuery } from './activations/activation-store';
 export { MemoryActivationStore } from './activations/memory-activation-store';
+export { SqliteActivationStore, type SqliteActivationStoreOptions } from './store/sqlite-activation-store';
 export type { Runtime, RuntimeReporter, PullProgress, Container, ContainerSpec, Placement, InitPayload, RunPayload, Outcome, LogSink } from './runtimes/runtime';
 export { WorkerRuntime } from './runtimes/worker/worker-runtime';
 export { ProcessRuntime, type ProcessRuntimeOptions } from './runtimes/process/process-runtime';

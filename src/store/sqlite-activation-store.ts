@@ -1,0 +1,160 @@
+/**
+ * Activation records in SQLite (sqlite-database.ts), so the history survives a restart, a kill -9 or a power cut.
+ *
+ * Writes are grouped: records put during one event-loop turn are committed together on the next turn, so one fsync
+ * covers a burst instead of one per record; until then they are served from memory, so a reader never misses a
+ * record the engine has announced. Bounded like the memory store: the newest `retention` records within `maxBytes`
+ * (record-size.ts), oldest dropped first, checked every `PRUNE_EVERY` commits so a busy engine does not pay a
+ * DELETE per record; the file is kept bounded by SQLite reusing the freed pages.
+ */
+import type { StatementSync } from 'node:sqlite';
+import type { ActivationQuery, ActivationStore } from '../activations/activation-store';
+import type { StoredActivation } from '../activations/record';
+import { recordBytes } from '../activations/record-size';
+import { DEFAULTS } from '../options';
+import { openDatabase, storeError, type OpenedDatabase } from './sqlite-database';
+
+/** Schema migrations, in order; `user_version` counts those applied. Never edit one that has shipped: add another. */
+export const ACTIVATION_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE activations (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL UNIQUE,
+     namespace TEXT NOT NULL,
+     name TEXT NOT NULL,
+     start INTEGER NOT NULL,
+     bytes INTEGER NOT NULL,
+     doc TEXT NOT NULL
+   );
+   CREATE INDEX activations_by_name ON activations (namespace, name, start);
+   CREATE INDEX activations_by_start ON activations (namespace, start);`,
+];
+
+/** Commits between prunes. */
+const PRUNE_EVERY = 64;
+
+export interface SqliteActivationStoreOptions {
+  /** The database file. */
+  readonly path: string;
+  /** @default DEFAULTS.activationRetention */
+  readonly retention?: number;
+  /** @default DEFAULTS.activationRetentionBytes */
+  readonly maxBytes?: number;
+}
+
+export class SqliteActivationStore implements ActivationStore {
+  readonly opened: OpenedDatabase;
+  readonly #retention: number;
+  readonly #maxBytes: number;
+  /** Put but not yet committed, by id. */
+  #pending = new Map<string, StoredActivation>();
+  #flushScheduled = false;
+  #commits = 0;
+  #closed = false;
+  readonly #insert: StatementSync;
+  readonly #get: StatementSync;
+
+  constructor(options: SqliteActivationStoreOptions) {
+    this.#retention = options.retention ?? DEFAULTS.activationRetention;
+    this.#maxBytes = options.maxBytes ?? DEFAULTS.activationRetentionBytes;
+    this.opened = openDatabase(options.path, ACTIVATION_MIGRATIONS);
+    const { db } = this.opened;
+    this.#insert = db.prepare('INSERT OR REPLACE INTO activations (id, namespace, name, start, bytes, doc) VALUES (?, ?, ?, ?, ?, ?)');
+    this.#get = db.prepare('SELECT doc FROM activations WHERE id = ?');
+  }
+
+  put(record: StoredActivation): void {
+    if (this.#closed) return;
+    this.#pending.set(record.activationId, record);
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  /** Commits what was put since the last commit, in one transaction (one fsync). */
+  flush(): void {
+    this.#flushScheduled = false;
+    if (this.#pending.size === 0 || this.#closed) return;
+    const batch = this.#pending;
+    this.#pending = new Map();
+    const { db, path } = this.opened;
+    try {
+      db.exec('BEGIN IMMEDIATE');
+      for (const r of batch.values()) this.#insert.run(r.activationId, r.namespace, r.name, r.start, recordBytes(r), JSON.stringify(r));
+      db.exec('COMMIT');
+    } catch (error) {
+      try {
+        db.exec('ROLLBACK');
+      } catch {
+        // Nothing to roll back: the failure came before BEGIN took effect.
+      }
+      // Kept in memory, newest winning, for the next commit; a full disk is reported, never thrown at the engine.
+      for (const [id, r] of batch) if (!this.#pending.has(id)) this.#pending.set(id, r);
+      process.emitWarning(`EdgeWhisk could not store activation records: ${String(storeError(error, path))}`, 'EdgeWhiskWarning');
+      return;
+    }
+    if (++this.#commits % PRUNE_EVERY === 0) this.prune();
+  }
+
+  /** Drops the oldest records beyond `retention` or `maxBytes`. */
+  prune(): void {
+    const { db } = this.opened;
+    db.prepare('DELETE FROM activations WHERE seq IN (SELECT seq FROM activations ORDER BY seq DESC LIMIT -1 OFFSET ?)').run(this.#retention);
+    // The newest records that fit in maxBytes stay: cut at the first (newest-first) running total over the bound.
+    // The newest record always stays, however large, as in the memory store.
+    const cut = db
+      .prepare(
+        `SELECT seq FROM (SELECT seq, SUM(bytes) OVER (ORDER BY seq DESC) AS total FROM activations) WHERE total > ? ORDER BY seq DESC LIMIT 1`,
+      )
+      .get(this.#maxBytes) as { seq: number } | undefined;
+    if (cut !== undefined) db.prepare('DELETE FROM activations WHERE seq <= ? AND seq < (SELECT MAX(seq) FROM activations)').run(cut.seq);
+  }
+
+  get(activationId: string): StoredActivation | undefined {
+    const pending = this.#pending.get(activationId);
+    if (pending !== undefined) return pending;
+    if (this.#closed) return undefined;
+    const row = this.#get.get(activationId) as { doc: string } | undefined;
+    return row === undefined ? undefined : (JSON.parse(row.doc) as StoredActivation);
+  }
+
+  /** Newest start first; records that started together in the order they were put (as the memory store). */
+  list(query: ActivationQuery): StoredActivation[] {
+    this.flush();
+    if (this.#closed) return [];
+    const { sql, args } = where(query);
+    const rows = this.opened.db.prepare(`SELECT doc FROM activations ${sql} ORDER BY start DESC, seq ASC LIMIT ? OFFSET ?`).all(...args, query.limit, query.skip) as { doc: string }[];
+    return rows.map((row) => JSON.parse(row.doc) as StoredActivation);
+  }
+
+  count(query: Omit<ActivationQuery, 'skip' | 'limit'>): number {
+    this.flush();
+    if (this.#closed) return 0;
+    const { sql, args } = where(query);
+    return Number((this.opened.db.prepare(`SELECT COUNT(*) AS n FROM activations ${sql}`).get(...args) as { n: number }).n);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.flush();
+    this.#closed = true;
+    this.opened.db.close();
+  }
+}
+
+function where(query: Omit<ActivationQuery, 'skip' | 'limit'>): { sql: string; args: (string | number)[] } {
+  const clauses = ['namespace = ?'];
+  const args: (string | number)[] = [query.namespace];
+  if (query.name !== undefined) {
+    clauses.push('name = ?');
+    args.push(query.name);
+  }
+  if (query.since !== undefined) {
+    clauses.push('start >= ?');
+    args.push(query.since);
+  }
+  if (query.upto !== undefined) {
+    clauses.push('start <= ?');
+    args.push(query.upto);
+  }
+  return { sql: `WHERE ${clauses.join(' AND ')}`, args };
+}
