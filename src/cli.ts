@@ -7,17 +7,19 @@
  */
 import { parseArgs } from 'node:util';
 import Dockerode from 'dockerode';
-import { startStandalone } from './rest/standalone';
+import { defaultStoreFile, startStandalone } from './rest/standalone';
 import { SUPPORTED_NODE_MAJORS } from './runtimes/node-kinds';
 import { buildImages, type BuildKind } from './images/image-builder';
 
 const MAJORS = SUPPORTED_NODE_MAJORS.join(', ');
 
-const USAGE = `Usage: edgewhisk serve [--port 3233] [--host 127.0.0.1] [--runtime worker|process] [--auth uuid:key]
+const USAGE = `Usage: edgewhisk serve [--port 3233] [--host 127.0.0.1] [--runtime worker|process] [--auth uuid:key] [--store <file>|memory]
        edgewhisk build-images [--offline] [--kind nodejs|python]... [--node <path>]...
 
 serve         Runs an EdgeWhisk engine with OpenWhisk's REST API. Without --auth the key stored in
               ~/.edgewhisk/auth is used (generated on first start; EDGEWHISK_HOME moves it).
+  --store       Where entities and activation records are kept, so a restart finds them: a file,
+                or memory to keep nothing. Default ~/.edgewhisk/engine.db (or in EDGEWHISK_HOME).
 build-images  Builds the action images of the docker runtime through the Docker daemon at DOCKER_HOST
               (default /var/run/docker.sock): edgewhisk/action-nodejs:<major> for each supported
               Node.js major (${MAJORS}; kind nodejs:<major>) and edgewhisk/action-python:3. Online,
@@ -44,6 +46,7 @@ async function main(argv: string[]): Promise<void> {
       host: { type: 'string', default: '127.0.0.1' },
       runtime: { type: 'string', default: 'worker' },
       auth: { type: 'string' },
+      store: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -51,13 +54,19 @@ async function main(argv: string[]): Promise<void> {
     console.log(USAGE);
     process.exit(values.help === true ? 0 : 2);
   }
+  const store = values.store ?? defaultStoreFile();
   const server = await startStandalone({
     port: Number(values.port),
     host: values.host,
     ...(values.auth === undefined ? {} : { auth: values.auth }),
-    engine: { defaultRuntime: values.runtime },
+    engine: { defaultRuntime: values.runtime, store },
   });
   console.log(serveBanner(server.url, server.engine.options, server.auth, server.authFile));
+  console.log(
+    store === 'memory'
+      ? '  store:     memory (nothing survives a restart)'
+      : `  store:     ${store} (actions, triggers, rules, packages and activation records survive a restart; queued invocations do not yet)`,
+  );
   const stop = (): void => {
     server.close().then(
       () => process.exit(0),

@@ -37,7 +37,7 @@ export interface EngineStats {
 
 export class EngineCore extends EventEmitter<EngineEvents> implements ActionsContext, TriggersContext, ActivationsContext {
   readonly options: EngineOptions;
-  readonly entities = new EntityStore();
+  readonly entities: EntityStore;
   readonly activations: ActivationStore;
   readonly #runtimes: ReadonlyMap<string, Runtime>;
   readonly #pool: ContainerPool;
@@ -45,8 +45,9 @@ export class EngineCore extends EventEmitter<EngineEvents> implements ActionsCon
   readonly #invoker: Invoker;
   #closed = false;
 
-  constructor(options: EngineOptions, runtimes: ReadonlyMap<string, Runtime>, activations: ActivationStore) {
+  constructor(options: EngineOptions, runtimes: ReadonlyMap<string, Runtime>, activations: ActivationStore, entities: EntityStore = new EntityStore()) {
     super();
+    this.entities = entities;
     this.options = options;
     this.activations = activations;
     this.#runtimes = runtimes;

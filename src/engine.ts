@@ -4,6 +4,11 @@
  */
 import type { ActivationStore } from './activations/activation-store';
 import { MemoryActivationStore } from './activations/memory-activation-store';
+import { EntityStore } from './entities/entity-store';
+import { ENGINE_MIGRATIONS } from './store/schema';
+import { SqliteActivationStore } from './store/sqlite-activation-store';
+import { openDatabase, type OpenedDatabase } from './store/sqlite-database';
+import { SqliteEntityJournal } from './store/sqlite-entity-journal';
 import { ActionsApi } from './api/actions-api';
 import { ActivationsApi } from './api/activations-api';
 import { PackagesApi } from './api/packages-api';
@@ -22,6 +27,11 @@ export interface EngineConfig extends EngineOptionsInput {
   readonly runtimes?: readonly Runtime[];
   /** Where activation records go. @default a MemoryActivationStore holding `activationRetention` records within `activationRetentionBytes` */
   readonly activationStore?: ActivationStore;
+  /**
+   * The engine's database file: entities and activation records (unless `activationStore` is given) are kept there
+   * and found again by the next engine on the same file. `'memory'` or absent: nothing outlives the engine.
+   */
+  readonly store?: string;
 }
 
 export type { EngineStats } from './engine-core';
@@ -34,11 +44,13 @@ export class Engine {
   readonly packages: PackagesApi;
   readonly activations: ActivationsApi;
   readonly #core: EngineCore;
+  /** The durable store's database, when the engine has one (`store`). */
+  readonly #database: OpenedDatabase | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(config: EngineConfig = {}) {
     if (typeof config !== 'object' || config === null) throw new TypeError(`Expected \`options\` to be an object, got \`${String(config)}\``);
-    const { runtimes: runtimeList, activationStore, ...rest } = config;
+    const { runtimes: runtimeList, activationStore, store, ...rest } = config;
     this.options = resolveOptions(rest);
     const runtimes = new Map<string, Runtime>();
     if (runtimeList !== undefined && !Array.isArray(runtimeList)) throw new TypeError('Expected `runtimes` to be an array of runtimes');
@@ -60,7 +72,16 @@ export class Engine {
     if (!runtimes.has(this.options.defaultRuntime)) {
       throw new TypeError(`Expected \`defaultRuntime\` to name a configured runtime (${[...runtimes.keys()].join(', ')}), got \`${this.options.defaultRuntime}\``);
     }
-    this.#core = new EngineCore(this.options, runtimes, activationStore ?? new MemoryActivationStore(this.options.activationRetention, this.options.activationRetentionBytes));
+    if (store !== undefined && (typeof store !== 'string' || store === '')) throw new TypeError(`Expected \`store\` to be a file path or 'memory', got \`${String(store)}\``);
+    const database = store === undefined || store === 'memory' ? undefined : openDatabase(store, ENGINE_MIGRATIONS);
+    if (database?.movedAside !== undefined) {
+      process.emitWarning(`EdgeWhisk's store ${database.path} was damaged (${database.movedAside.reason}); it was moved to ${database.movedAside.to} and a new one started.`, 'EdgeWhiskWarning');
+    }
+    this.#database = database;
+    const { activationRetention: retention, activationRetentionBytes: maxBytes } = this.options;
+    const records = activationStore ?? (database === undefined ? new MemoryActivationStore(retention, maxBytes) : new SqliteActivationStore({ database, retention, maxBytes }));
+    const entities = new EntityStore(database === undefined ? undefined : new SqliteEntityJournal(database));
+    this.#core = new EngineCore(this.options, runtimes, records, entities);
     this.actions = new ActionsApi(this.#core);
     this.triggers = new TriggersApi(this.#core);
     this.rules = new RulesApi(this.#core);
@@ -125,7 +146,8 @@ export class Engine {
    */
   close(timeout: number = this.options.closeTimeout): Promise<void> {
     if (!Number.isInteger(timeout) || timeout < 0) throw new TypeError(`Expected \`timeout\` to be a non-negative integer, got \`${String(timeout)}\``);
-    this.#closing ??= this.#core.close(timeout);
+    // The database closes after the core, whose close flushes the activation records still to be committed.
+    this.#closing ??= this.#core.close(timeout).finally(() => this.#database?.db.close());
     return this.#closing;
   }
 }

@@ -1,6 +1,7 @@
 /**
- * In-memory entity store. Actions, triggers and rules share one key space per namespace, as in OpenWhisk where
- * they are documents in one database keyed by `namespace/name`.
+ * The entity store. Actions, triggers and rules share one key space per namespace, as in OpenWhisk where they are
+ * documents in one database keyed by `namespace/name`. Reads are served from memory; with a journal (the durable
+ * store), every write goes to it first, so a write the journal refuses (a full disk) changes nothing.
  */
 import { ewError } from '../errors';
 import type { QualifiedName } from './names';
@@ -19,8 +20,25 @@ interface Entry {
   readonly doc: ActionDoc | TriggerDoc | RuleDoc | PackageDoc;
 }
 
+export interface JournalEntry extends Entry {
+  readonly key: string;
+}
+
+/** Where entities persist (store/sqlite-entity-journal.ts); writes must be durable when they return. */
+export interface EntityJournal {
+  load(): JournalEntry[];
+  put(entry: JournalEntry): void;
+  delete(key: string): void;
+}
+
 export class EntityStore {
   readonly #entries = new Map<string, Entry>();
+  readonly #journal: EntityJournal | undefined;
+
+  constructor(journal?: EntityJournal) {
+    this.#journal = journal;
+    for (const entry of journal?.load() ?? []) this.#entries.set(entry.key, { type: entry.type, doc: entry.doc });
+  }
 
   static key(q: QualifiedName): string {
     return `${q.namespace}/${q.name}`;
@@ -41,12 +59,16 @@ export class EntityStore {
   }
 
   put<T extends EntityType>(type: T, doc: DocByType[T]): void {
-    this.#entries.set(EntityStore.key(doc), { type, doc });
+    const key = EntityStore.key(doc);
+    this.#journal?.put({ key, type, doc });
+    this.#entries.set(key, { type, doc });
   }
 
   delete(type: EntityType, q: QualifiedName): void {
     this.get(type, q);
-    this.#entries.delete(EntityStore.key(q));
+    const key = EntityStore.key(q);
+    this.#journal?.delete(key);
+    this.#entries.delete(key);
   }
 
   /**

@@ -34,8 +34,19 @@ export interface Standalone {
   close(): Promise<void>;
 }
 
+/** `$EDGEWHISK_HOME`, else `~/.edgewhisk`: where `serve` keeps its credentials and its store. */
+export function edgewhiskHome(): string {
+  return process.env['EDGEWHISK_HOME'] ?? join(homedir(), '.edgewhisk');
+}
+
 export function defaultAuthFile(): string {
-  return join(process.env['EDGEWHISK_HOME'] ?? join(homedir(), '.edgewhisk'), 'auth');
+  return join(edgewhiskHome(), 'auth');
+}
+
+/** The store `serve` uses unless told otherwise; its folder is made (owner only) when missing. */
+export function defaultStoreFile(): string {
+  mkdirSync(edgewhiskHome(), { recursive: true, mode: 0o700 });
+  return join(edgewhiskHome(), 'engine.db');
 }
 
 /** The stored credentials, generated (OpenWhisk's `uuid:64-character key` form) on first use. */

@@ -12,29 +12,16 @@ import type { ActivationQuery, ActivationStore } from '../activations/activation
 import type { StoredActivation } from '../activations/record';
 import { recordBytes } from '../activations/record-size';
 import { DEFAULTS } from '../options';
+import { ENGINE_MIGRATIONS } from './schema';
 import { openDatabase, storeError, type OpenedDatabase } from './sqlite-database';
-
-/** Schema migrations, in order; `user_version` counts those applied. Never edit one that has shipped: add another. */
-export const ACTIVATION_MIGRATIONS: readonly string[] = [
-  `CREATE TABLE activations (
-     seq INTEGER PRIMARY KEY AUTOINCREMENT,
-     id TEXT NOT NULL UNIQUE,
-     namespace TEXT NOT NULL,
-     name TEXT NOT NULL,
-     start INTEGER NOT NULL,
-     bytes INTEGER NOT NULL,
-     doc TEXT NOT NULL
-   );
-   CREATE INDEX activations_by_name ON activations (namespace, name, start);
-   CREATE INDEX activations_by_start ON activations (namespace, start);`,
-];
 
 /** Commits between prunes. */
 const PRUNE_EVERY = 64;
 
 export interface SqliteActivationStoreOptions {
-  /** The database file. */
-  readonly path: string;
+  /** The database file (opened here, closed with the store), or a database the caller opened and closes. */
+  readonly path?: string;
+  readonly database?: OpenedDatabase;
   /** @default DEFAULTS.activationRetention */
   readonly retention?: number;
   /** @default DEFAULTS.activationRetentionBytes */
@@ -50,13 +37,16 @@ export class SqliteActivationStore implements ActivationStore {
   #flushScheduled = false;
   #commits = 0;
   #closed = false;
+  readonly #ownsDatabase: boolean;
   readonly #insert: StatementSync;
   readonly #get: StatementSync;
 
   constructor(options: SqliteActivationStoreOptions) {
     this.#retention = options.retention ?? DEFAULTS.activationRetention;
     this.#maxBytes = options.maxBytes ?? DEFAULTS.activationRetentionBytes;
-    this.opened = openDatabase(options.path, ACTIVATION_MIGRATIONS);
+    if (options.database === undefined && options.path === undefined) throw new TypeError('Expected `path` or `database`');
+    this.#ownsDatabase = options.database === undefined;
+    this.opened = options.database ?? openDatabase(options.path as string, ENGINE_MIGRATIONS);
     const { db } = this.opened;
     this.#insert = db.prepare('INSERT OR REPLACE INTO activations (id, namespace, name, start, bytes, doc) VALUES (?, ?, ?, ?, ?, ?)');
     this.#get = db.prepare('SELECT doc FROM activations WHERE id = ?');
@@ -137,7 +127,7 @@ export class SqliteActivationStore implements ActivationStore {
     if (this.#closed) return;
     this.flush();
     this.#closed = true;
-    this.opened.db.close();
+    if (this.#ownsDatabase) this.opened.db.close();
   }
 }
 
