@@ -61,11 +61,14 @@ async function main(argv: string[]): Promise<void> {
     ...(values.auth === undefined ? {} : { auth: values.auth }),
     engine: { defaultRuntime: values.runtime, store },
   });
-  console.log(serveBanner(server.url, server.engine.options, server.auth, server.authFile));
+  // One write: whoever reads the banner sees it whole.
   console.log(
-    store === 'memory'
-      ? '  store:     memory (nothing survives a restart)'
-      : `  store:     ${store} (actions, triggers, rules, packages and activation records survive a restart; queued invocations do not yet)`,
+    [
+      serveBanner(server.url, server.engine.options, server.auth, server.authFile),
+      store === 'memory'
+        ? '  store:     memory (nothing survives a restart)'
+        : `  store:     ${store} (actions, triggers, rules, packages and activation records survive a restart; queued invocations do not yet)`,
+    ].join('\n'),
   );
   const stop = (): void => {
     server.close().then(
