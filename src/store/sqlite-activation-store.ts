@@ -1,8 +1,9 @@
 /**
  * Activation records in SQLite (sqlite-database.ts), so the history survives a restart, a kill -9 or a power cut.
  *
- * Writes are grouped: records put during one event-loop turn are committed together on the next turn, so one fsync
- * covers a burst instead of one per record; until then they are served from memory, so a reader never misses a
+ * Writes are grouped (group-commit.ts): records put during one event-loop turn are committed together on the next
+ * turn, with the rest of the engine's writes, so one fsync covers a burst instead of one per record; until then they
+ * are served from memory, so a reader never misses a
  * record the engine has announced. Bounded like the memory store: the newest `retention` records within `maxBytes`
  * (record-size.ts), oldest dropped first, checked every `PRUNE_EVERY` commits so a busy engine does not pay a
  * DELETE per record; the file is kept bounded by SQLite reusing the freed pages.
@@ -13,7 +14,8 @@ import type { StoredActivation } from '../activations/record';
 import { recordBytes } from '../activations/record-size';
 import { DEFAULTS } from '../options';
 import { ENGINE_MIGRATIONS } from './schema';
-import { openDatabase, storeError, type OpenedDatabase } from './sqlite-database';
+import { GroupCommit, type BatchPart } from './group-commit';
+import { openDatabase, type OpenedDatabase } from './sqlite-database';
 
 /** Commits between prunes. */
 const PRUNE_EVERY = 64;
@@ -22,6 +24,8 @@ export interface SqliteActivationStoreOptions {
   /** The database file (opened here, closed with the store), or a database the caller opened and closes. */
   readonly path?: string;
   readonly database?: OpenedDatabase;
+  /** The database's writer, shared with the engine's other durable parts; one is made when absent. */
+  readonly writer?: GroupCommit;
   /** @default DEFAULTS.activationRetention */
   readonly retention?: number;
   /** @default DEFAULTS.activationRetentionBytes */
@@ -30,59 +34,66 @@ export interface SqliteActivationStoreOptions {
 
 export class SqliteActivationStore implements ActivationStore {
   readonly opened: OpenedDatabase;
+  readonly writer: GroupCommit;
   readonly #retention: number;
   readonly #maxBytes: number;
-  /** Put but not yet committed, by id. */
+  /** Put but not yet committed, by id; `#writing` is the part of them in the transaction being written. */
   #pending = new Map<string, StoredActivation>();
-  #flushScheduled = false;
+  #queued = false;
   #commits = 0;
   #closed = false;
   readonly #ownsDatabase: boolean;
   readonly #insert: StatementSync;
   readonly #get: StatementSync;
+  readonly #part: BatchPart;
 
   constructor(options: SqliteActivationStoreOptions) {
     this.#retention = options.retention ?? DEFAULTS.activationRetention;
     this.#maxBytes = options.maxBytes ?? DEFAULTS.activationRetentionBytes;
-    if (options.database === undefined && options.path === undefined) throw new TypeError('Expected `path` or `database`');
-    this.#ownsDatabase = options.database === undefined;
-    this.opened = options.database ?? openDatabase(options.path as string, ENGINE_MIGRATIONS);
+    const given = options.writer?.opened ?? options.database;
+    if (given === undefined && options.path === undefined) throw new TypeError('Expected `path`, `database` or `writer`');
+    this.#ownsDatabase = given === undefined;
+    this.opened = given ?? openDatabase(options.path as string, ENGINE_MIGRATIONS);
+    this.writer = options.writer ?? new GroupCommit(this.opened);
     const { db } = this.opened;
     this.#insert = db.prepare('INSERT OR REPLACE INTO activations (id, namespace, name, start, bytes, doc) VALUES (?, ?, ?, ?, ?, ?)');
     this.#get = db.prepare('SELECT doc FROM activations WHERE id = ?');
+    let batch = new Map<string, StoredActivation>();
+    this.#part = {
+      write: () => {
+        this.#queued = false;
+        batch = this.#pending;
+        this.#pending = new Map();
+        for (const r of batch.values()) this.#insert.run(r.activationId, r.namespace, r.name, r.start, recordBytes(r), JSON.stringify(r));
+      },
+      failed: (error) => {
+        // Kept in memory, newest winning, for the next commit; a full disk is reported, never thrown at the engine.
+        for (const [id, r] of batch) if (!this.#pending.has(id)) this.#pending.set(id, r);
+        batch = new Map();
+        process.emitWarning(`EdgeWhisk could not store activation records: ${String(error)}`, 'EdgeWhiskWarning');
+      },
+      committed: () => {
+        batch = new Map();
+        if (++this.#commits % PRUNE_EVERY === 0) this.prune();
+      },
+    };
   }
 
   put(record: StoredActivation): void {
     if (this.#closed) return;
     this.#pending.set(record.activationId, record);
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    setImmediate(() => this.flush());
+    if (this.#queued || this.writer.closed) return;
+    this.#queued = true;
+    this.writer.add(this.#part);
   }
 
-  /** Commits what was put since the last commit, in one transaction (one fsync). */
+  /** Commits what was put since the last commit (with everything else the writer holds), in one transaction. */
   flush(): void {
-    this.#flushScheduled = false;
-    if (this.#pending.size === 0 || this.#closed) return;
-    const batch = this.#pending;
-    this.#pending = new Map();
-    const { db, path } = this.opened;
-    try {
-      db.exec('BEGIN IMMEDIATE');
-      for (const r of batch.values()) this.#insert.run(r.activationId, r.namespace, r.name, r.start, recordBytes(r), JSON.stringify(r));
-      db.exec('COMMIT');
-    } catch (error) {
-      try {
-        db.exec('ROLLBACK');
-      } catch {
-        // Nothing to roll back: the failure came before BEGIN took effect.
-      }
-      // Kept in memory, newest winning, for the next commit; a full disk is reported, never thrown at the engine.
-      for (const [id, r] of batch) if (!this.#pending.has(id)) this.#pending.set(id, r);
-      process.emitWarning(`EdgeWhisk could not store activation records: ${String(storeError(error, path))}`, 'EdgeWhiskWarning');
-      return;
+    if (this.#pending.size > 0 && !this.#queued && !this.writer.closed) {
+      this.#queued = true;
+      this.writer.add(this.#part);
     }
-    if (++this.#commits % PRUNE_EVERY === 0) this.prune();
+    this.writer.flush();
   }
 
   /** Drops the oldest records beyond `retention` or `maxBytes`. */
@@ -127,7 +138,10 @@ export class SqliteActivationStore implements ActivationStore {
     if (this.#closed) return;
     this.flush();
     this.#closed = true;
-    if (this.#ownsDatabase) this.opened.db.close();
+    if (this.#ownsDatabase) {
+      this.writer.close();
+      this.opened.db.close();
+    }
   }
 }
 
