@@ -8,6 +8,7 @@ import type { Activation, StoredActivation } from './activations/record';
 import type { EntityStore } from './entities/entity-store';
 import type { QualifiedName } from './entities/names';
 import type { ActionDoc } from './entities/types';
+import type { AcceptedLog, SequenceProgress } from './queue/accepted-log';
 import type { EngineOptions } from './options';
 import type { Runtime } from './runtimes/runtime';
 
@@ -36,12 +37,31 @@ export interface StartContext {
   readonly activationId?: string;
   /** `ns/binding` when the action was reached through a package binding. */
   readonly binding?: string;
+  /**
+   * An accepted invocation the engine must not lose (a non-blocking invoke, a rule's): with a durable store it is
+   * written down before it runs, run again after a crash, retried after whisk internal errors (docs/durability.md).
+   */
+  readonly durable?: boolean;
+  /** Replays of accepted invocations: the attempt this run is (1 = first). */
+  readonly attempt?: number;
+  /** Replays of accepted sequences: where the last attempt got. */
+  readonly resume?: SequenceProgress;
+  /** Set when the invocation is already on disk (a replay): it is not written again. */
+  readonly replay?: boolean;
+  /** Replays: when the invocation was accepted (epoch ms), the start of its wait. */
+  readonly receivedAt?: number;
 }
 
 export interface Started {
   readonly activationId: string;
   /** Settles with the record once stored; never rejects. */
   readonly done: Promise<StoredActivation>;
+  /**
+   * Resolves once the invocation is durably accepted (at once without a durable store); rejects with EW_STORE_FULL
+   * (or another store error) if it could not be, and then it does not run. An invocation started without `durable`
+   * becomes durable when this is called (a blocking invoke that was demoted).
+   */
+  durable(): Promise<void>;
 }
 
 /** A kind as an action is stored, and the kind it was asked for when they differ because that one is retired. */
@@ -62,6 +82,13 @@ export interface EntityContext {
 export interface InvokeContext extends EntityContext {
   /** Throws validation and admission errors synchronously; everything after admission ends in a record. */
   start(action: ActionDoc, payload: unknown, context?: StartContext): Started;
+  /**
+   * Notes a durable sequence's progress before it starts a step; resolves once durable (at once for a sequence that
+   * is not durable). Rejects when the sequence's acceptance could not be written: it must not run then.
+   */
+  sequenceStep(sequenceId: string, progress: SequenceProgress): Promise<void>;
+  /** A stored record, if there is one (a resumed sequence's step may have finished before the crash). */
+  record(activationId: string): Promise<StoredActivation | undefined>;
 }
 
 /** The actions API: creates actions (their kind resolved, a runtime for it checked) and invokes them. */
@@ -85,4 +112,10 @@ export interface ActivationsContext {
   name(input: unknown): QualifiedName;
   on(event: 'activation:completed', listener: (activation: Activation) => void): unknown;
   off(event: 'activation:completed', listener: (activation: Activation) => void): unknown;
+}
+
+/** The dead letters API: reads and ends dead letters, and runs one again as a new accepted invocation. */
+export interface DeadLettersContext extends InvokeContext {
+  /** Absent without a durable store: then there are no dead letters. */
+  readonly accepted: AcceptedLog | undefined;
 }

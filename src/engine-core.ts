@@ -18,6 +18,8 @@ import { Invoker, type InvocationJob } from './invoker/invoker';
 import { mergeArguments } from './invoker/params';
 import type { EngineOptions } from './options';
 import { LeanBalancer } from './queue/lean-balancer';
+import type { AcceptedInvocation, AcceptedLog, SequenceProgress } from './queue/accepted-log';
+import { replayAccepted, type ReplaySummary } from './queue/replay';
 import type { Runtime } from './runtimes/runtime';
 import { DEFAULT_NODE_KIND, newestNodeKind, RETIRED_NODE_KINDS } from './runtimes/node-kinds';
 import { runSequence } from './sequences/sequence-runner';
@@ -28,6 +30,32 @@ export const RUNTIME_ANNOTATION = 'edgewhisk-runtime';
 
 /** Aliases resolved at create time besides `nodejs:default` (see `resolveKind`). */
 const KIND_ALIASES: Readonly<Record<string, string>> = { 'python:default': 'python:3' };
+
+/** A job as the core hands it around: whether it has reached the invoker, for an invocation made durable late. */
+interface CoreJob extends InvocationJob {
+  readonly attempt: number;
+  started: boolean;
+}
+
+/** An accepted invocation this engine has promised to finish (docs/durability.md). */
+interface Tracked {
+  readonly invocation: AcceptedInvocation;
+  /** Settles once the acceptance is written: with `undefined`, or with the error that kept it from being written. */
+  readonly acceptance: Promise<unknown>;
+  /** The attempt running or last run. */
+  attempt: number;
+  /** Sequences: the progress last written. */
+  progress?: SequenceProgress;
+}
+
+/** A retry waiting for its backoff; `abandon` settles it when the engine closes first. */
+interface PendingRetry {
+  readonly timer: NodeJS.Timeout;
+  readonly abandon: () => void;
+}
+
+/** The longest wait between retries. */
+const MAX_RETRY_DELAY = 60_000;
 
 export interface EngineStats {
   readonly queued: number;
@@ -41,12 +69,23 @@ export class EngineCore extends EventEmitter<EngineEvents> implements ActionsCon
   readonly activations: ActivationStore;
   readonly #runtimes: ReadonlyMap<string, Runtime>;
   readonly #pool: ContainerPool;
-  readonly #balancer: LeanBalancer<InvocationJob>;
+  readonly #balancer: LeanBalancer<CoreJob>;
   readonly #invoker: Invoker;
+  /** Accepted invocations on disk; absent without a durable store. */
+  readonly accepted: AcceptedLog | undefined;
+  readonly #tracked = new Map<string, Tracked>();
+  readonly #retries = new Set<PendingRetry>();
   #closed = false;
 
-  constructor(options: EngineOptions, runtimes: ReadonlyMap<string, Runtime>, activations: ActivationStore, entities: EntityStore = new EntityStore()) {
+  constructor(
+    options: EngineOptions,
+    runtimes: ReadonlyMap<string, Runtime>,
+    activations: ActivationStore,
+    entities: EntityStore = new EntityStore(),
+    accepted?: AcceptedLog,
+  ) {
     super();
+    this.accepted = accepted;
     this.entities = entities;
     this.options = options;
     this.activations = activations;
@@ -62,11 +101,13 @@ export class EngineCore extends EventEmitter<EngineEvents> implements ActionsCon
     this.#pool.on('container-exit', (info: EngineEvents['container:exit'][0]) => this.emit('container:exit', info));
     this.#invoker = new Invoker(this.#pool, options, {
       onStart: (job) => this.emit('activation:started', info(job)),
+      beforeStart: (job) => this.#beforeStart(job as CoreJob),
     });
-    this.#balancer = new LeanBalancer<InvocationJob>(options, {
-      run: async (job) => this.complete(await this.#invoker.run(job)),
-      abort: (job) => this.complete(notRunRecord(job, ewError('EW_ENGINE_ABORTED', []).message)),
-      cancel: (job) => this.complete(notRunRecord(job, ewError('EW_CALLER_GONE', []).message)),
+    // The balancer's handlers return records; they are stored (or retried) by `#settle`.
+    this.#balancer = new LeanBalancer<CoreJob>(options, {
+      run: (job) => this.#run(job),
+      abort: (job) => Promise.resolve(notRunRecord(job, ewError('EW_ENGINE_ABORTED', []).message)),
+      cancel: (job) => Promise.resolve(notRunRecord(job, ewError('EW_CALLER_GONE', []).message)),
     });
   }
 
@@ -136,6 +177,12 @@ export class EngineCore extends EventEmitter<EngineEvents> implements ActionsCon
     throw ewError('EW_KIND_UNSUPPORTED', [kind, kinds]);
   }
 
+  /** Runs again what the store holds as accepted and unfinished (queue/replay.ts); nothing without a durable store. */
+  replay(): Promise<ReplaySummary> {
+    if (this.accepted === undefined) return Promise.resolve({ queued: 0, rerun: 0, expired: 0, gone: 0, finished: 0 });
+    return replayAccepted(this, this.accepted);
+  }
+
   /** Starts the container pool (its prewarm); once, after the runtimes have been started. */
   startPool(): void {
     this.#pool.start();
@@ -157,6 +204,12 @@ export class EngineCore extends EventEmitter<EngineEvents> implements ActionsCon
    */
   async close(timeout: number): Promise<void> {
     this.#closed = true;
+    // Retries waiting for their backoff stay accepted on disk: the next engine on this store runs them.
+    for (const retry of this.#retries) {
+      clearTimeout(retry.timer);
+      retry.abandon();
+    }
+    this.#retries.clear();
     const drained = await this.#balancer.drain(timeout);
     // What did not finish in time: queued jobs settle as aborted, running ones end with their containers.
     const aborted = drained ? Promise.resolve() : this.#balancer.abortQueued();
@@ -181,20 +234,26 @@ export class EngineCore extends EventEmitter<EngineEvents> implements ActionsCon
     if (size > this.options.payloadLimit) throw ewError('EW_REQUEST_TOO_LARGE', [size, this.options.payloadLimit]);
     const params: unknown = JSON.parse(text);
     const activationId = context.activationId ?? newActivationId();
-    // Sequence components are started by the engine, not by a caller.
+    const attempt = context.attempt ?? 1;
     // Sequence components are started by the engine on behalf of the sequence's caller, who passed admission.
     const caller = context.internal === true ? undefined : context.caller;
     const anonymous = caller?.anonymous === true;
     if (isSequence(action.exec)) {
       if (context.internal !== true) this.#balancer.checkAdmission(rootNamespace(action.namespace), anonymous);
-      const done = runSequence(this, action, params, activationId, context).then((record) => this.complete(record));
+      const runOnce = (n: number): Promise<StoredActivation> => {
+        const tracked = this.#tracked.get(activationId);
+        const resume = n === attempt ? context.resume : tracked?.progress;
+        return runSequence(this, action, params, activationId, { ...context, attempt: n, ...(resume === undefined ? {} : { resume }) });
+      };
+      const tracked = context.durable === true ? this.#track(activationId, action, payload, context, true) : undefined;
+      const done = runOnce(attempt).then((record) => this.#settle(record, runOnce));
       if (anonymous) this.#balancer.holdAnonymous(rootNamespace(action.namespace), done);
-      return { activationId, done };
+      return { activationId, done, durable: this.#durableOf(activationId, tracked, () => this.#track(activationId, action, payload, context, true)) };
     }
     const exec = action.exec;
     const runtime = this.runtimeFor(exec.kind, annotation(action.annotations, RUNTIME_ANNOTATION));
     const placement = runtime.placementOf?.(action.annotations);
-    const job: InvocationJob = {
+    const job: CoreJob = {
       activationId,
       action,
       exec,
@@ -203,20 +262,160 @@ export class EngineCore extends EventEmitter<EngineEvents> implements ActionsCon
       initEnv,
       // The invoking namespace: an action in a package has `ns/pkg` as its own namespace path.
       namespace: rootNamespace(action.namespace),
-      receivedAt: Date.now(),
+      receivedAt: context.receivedAt ?? Date.now(),
       transactionId: activationId,
+      attempt,
+      started: false,
       ...(context.cause === undefined ? {} : { cause: context.cause }),
       ...(context.causedBy === undefined ? {} : { causedBy: context.causedBy }),
       ...(context.binding === undefined ? {} : { binding: context.binding }),
       ...(placement === undefined ? {} : { placement }),
     };
-    const done = this.#balancer.submit(job, {
+    // Refused work must not be written down: admission is checked before the acceptance (submit checks it again).
+    if (context.durable === true && context.internal !== true) this.#balancer.checkAdmission(job.namespace, anonymous);
+    const tracked = context.durable === true ? this.#track(activationId, action, payload, context, false) : undefined;
+    const first = this.#balancer.submit(job, {
       internal: context.internal === true,
       anonymous,
       ...(caller?.signal === undefined ? {} : { signal: caller.signal }),
     });
+    // Retries skip admission: the invocation was admitted once.
+    const runOnce = (n: number): Promise<StoredActivation> =>
+      n === attempt ? first : this.#balancer.submit({ ...job, attempt: n, started: false }, { internal: true });
+    const done = first.then((record) => this.#settle(record, runOnce));
     if (this.listenerCount('activation:queued') > 0) this.emit('activation:queued', info(job));
-    return { activationId, done };
+    return { activationId, done, durable: this.#durableOf(activationId, tracked, () => this.#track(activationId, action, payload, context, job.started)) };
+  }
+
+  /** The `durable()` of a started invocation: its acceptance, made now if it was started without one. */
+  #durableOf(activationId: string, tracked: Tracked | undefined, promote: () => Tracked | undefined): () => Promise<void> {
+    if (this.accepted === undefined) return () => Promise.resolve();
+    return () => {
+      const current = tracked ?? this.#tracked.get(activationId) ?? promote();
+      return (current?.acceptance ?? Promise.resolve()).then((refusal) => {
+        if (refusal !== undefined) throw refusal;
+      });
+    };
+  }
+
+  /** Writes the acceptance of an invocation (unless it is a replay, already on disk) and follows it to its end. */
+  #track(activationId: string, action: ActionDoc, payload: unknown, context: StartContext, started: boolean): Tracked | undefined {
+    const log = this.accepted;
+    if (log === undefined) return undefined;
+    const invocation: AcceptedInvocation = {
+      activationId,
+      namespace: rootNamespace(action.namespace),
+      target: context.binding === undefined ? `/${action.namespace}/${action.name}` : `/${context.binding}/${action.name}`,
+      payload: payload ?? {},
+      acceptedAt: context.receivedAt ?? Date.now(),
+      attempts: started ? (context.attempt ?? 1) : (context.attempt ?? 1) - 1,
+      ...(context.resume === undefined ? {} : { progress: context.resume }),
+    };
+    const acceptance: Promise<unknown> =
+      context.replay === true ? Promise.resolve(undefined) : log.accept(invocation).then(() => undefined, (error: unknown) => error);
+    const tracked: Tracked = { invocation, acceptance, attempt: context.attempt ?? 1, ...(context.resume === undefined ? {} : { progress: context.resume }) };
+    this.#tracked.set(activationId, tracked);
+    return tracked;
+  }
+
+  /** The balancer's run: a durable job waits for its acceptance (and does not run without one) and marks its start. */
+  #run(job: CoreJob): Promise<StoredActivation> {
+    const tracked = this.accepted === undefined ? undefined : this.#tracked.get(job.activationId);
+    if (tracked === undefined) return this.#invoker.run(job);
+    return this.#runAccepted(job, tracked);
+  }
+
+  async #runAccepted(job: CoreJob, tracked: Tracked): Promise<StoredActivation> {
+    const refusal = await tracked.acceptance;
+    if (refusal !== undefined) return notRunRecord(job, refusal instanceof Error ? refusal.message : String(refusal));
+    tracked.attempt = job.attempt;
+    return this.#invoker.run(job);
+  }
+
+  /**
+   * The job has its container: a durable one writes its start down before its code runs, so a crash from here on
+   * makes the next run an annotated re-run, while one that was only waiting for a container replays as a first run.
+   */
+  #beforeStart(job: CoreJob): Promise<void> | undefined {
+    job.started = true;
+    const log = this.accepted;
+    if (log === undefined || !this.#tracked.has(job.activationId)) return undefined;
+    return log.started(job.activationId, job.attempt).catch((error: unknown) => {
+      process.emitWarning(`EdgeWhisk could not note the start of ${job.activationId}: ${String(error)}`, 'EdgeWhiskWarning');
+    });
+  }
+
+  sequenceStep(sequenceId: string, progress: SequenceProgress): Promise<void> {
+    const tracked = this.#tracked.get(sequenceId);
+    const log = this.accepted;
+    if (tracked === undefined || log === undefined) return Promise.resolve();
+    return tracked.acceptance.then((refusal) => {
+      if (refusal !== undefined) throw refusal;
+      tracked.progress = progress;
+      return log.progress(sequenceId, progress);
+    });
+  }
+
+  async record(activationId: string): Promise<StoredActivation | undefined> {
+    return await this.activations.get(activationId);
+  }
+
+  /**
+   * Where every finished run goes. A run that is not an accepted invocation is stored. An accepted one ends its
+   * acceptance in the same commit as its record, unless it ended in a whisk internal error: then it is run again after
+   * a backoff while retries remain, and dead-lettered after the last; if the engine is closing it stays accepted for
+   * the next engine on this store, and its record is not stored (the next run writes the final one).
+   */
+  #settle(record: StoredActivation, runOnce: (attempt: number) => Promise<StoredActivation>): Promise<StoredActivation> {
+    const log = this.accepted;
+    const tracked = log === undefined ? undefined : this.#tracked.get(record.activationId);
+    if (tracked === undefined || log === undefined) return this.complete(record);
+    return tracked.acceptance.then((refusal) => {
+      const id = record.activationId;
+      if (refusal !== undefined) {
+        this.#tracked.delete(id);
+        return this.complete(record);
+      }
+      if (record.response.statusCode !== STATUS.INTERNAL_ERROR) {
+        this.#tracked.delete(id);
+        log.finish(id);
+        return this.complete(record);
+      }
+      if (this.#closed) {
+        this.#tracked.delete(id);
+        return record;
+      }
+      if (tracked.attempt <= this.options.retryLimit) return this.#retry(tracked, record, runOnce);
+      this.#tracked.delete(id);
+      const { invocation } = tracked;
+      log.bury({ ...invocation, attempts: tracked.attempt, failedAt: Date.now(), reason: errorOf(record) });
+      return this.complete(record);
+    });
+  }
+
+  #retry(tracked: Tracked, record: StoredActivation, runOnce: (attempt: number) => Promise<StoredActivation>): Promise<StoredActivation> {
+    const delay = Math.min(this.options.retryBackoff * 2 ** (tracked.attempt - 1), MAX_RETRY_DELAY);
+    return new Promise((resolve) => {
+      const abandon = (): void => {
+        this.#tracked.delete(record.activationId);
+        resolve(record);
+      };
+      const retry: PendingRetry = {
+        timer: setTimeout(() => {
+          this.#retries.delete(retry);
+          tracked.attempt++;
+          let next: Promise<StoredActivation>;
+          try {
+            next = runOnce(tracked.attempt);
+          } catch {
+            return abandon();
+          }
+          resolve(next.then((r) => this.#settle(r, runOnce)));
+        }, delay),
+        abandon,
+      };
+      this.#retries.add(retry);
+    });
   }
 
   /**
@@ -244,6 +443,12 @@ export class EngineCore extends EventEmitter<EngineEvents> implements ActionsCon
     }
     return record;
   }
+}
+
+/** A record's error text, for a dead letter's reason. */
+function errorOf(record: StoredActivation): string {
+  const result = record.response.result as { error?: unknown } | undefined;
+  return typeof result?.error === 'string' ? result.error : JSON.stringify(result ?? null);
 }
 
 function info(job: InvocationJob): EngineEvents['activation:queued'][0] {

@@ -9,6 +9,10 @@ import { ENGINE_MIGRATIONS } from './store/schema';
 import { SqliteActivationStore } from './store/sqlite-activation-store';
 import { openDatabase, type OpenedDatabase } from './store/sqlite-database';
 import { SqliteEntityJournal } from './store/sqlite-entity-journal';
+import { GroupCommit } from './store/group-commit';
+import { SqliteAcceptedLog } from './store/sqlite-accepted-log';
+import type { ReplaySummary } from './queue/replay';
+import { DeadLettersApi } from './api/dead-letters-api';
 import { ActionsApi } from './api/actions-api';
 import { ActivationsApi } from './api/activations-api';
 import { PackagesApi } from './api/packages-api';
@@ -32,6 +36,12 @@ export interface EngineConfig extends EngineOptionsInput {
    * and found again by the next engine on the same file. `'memory'` or absent: nothing outlives the engine.
    */
   readonly store?: string;
+  /**
+   * With a durable `store`: when to run the accepted invocations a previous engine left unfinished. `'auto'` (the
+   * default) starts them on the next event-loop turn; `'manual'` waits for `engine.replay()`, for embedders that
+   * define their actions after making the engine (Node-RED's flows).
+   */
+  readonly replay?: 'auto' | 'manual';
 }
 
 export type { EngineStats } from './engine-core';
@@ -43,14 +53,18 @@ export class Engine {
   readonly rules: RulesApi;
   readonly packages: PackagesApi;
   readonly activations: ActivationsApi;
+  readonly deadLetters: DeadLettersApi;
   readonly #core: EngineCore;
+  #replaying: Promise<ReplaySummary> | undefined;
   /** The durable store's database, when the engine has one (`store`). */
   readonly #database: OpenedDatabase | undefined;
+  readonly #writer: GroupCommit | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(config: EngineConfig = {}) {
     if (typeof config !== 'object' || config === null) throw new TypeError(`Expected \`options\` to be an object, got \`${String(config)}\``);
-    const { runtimes: runtimeList, activationStore, store, ...rest } = config;
+    const { runtimes: runtimeList, activationStore, store, replay, ...rest } = config;
+    if (replay !== undefined && replay !== 'auto' && replay !== 'manual') throw new TypeError(`Expected \`replay\` to be 'auto' or 'manual', got \`${String(replay)}\``);
     this.options = resolveOptions(rest);
     const runtimes = new Map<string, Runtime>();
     if (runtimeList !== undefined && !Array.isArray(runtimeList)) throw new TypeError('Expected `runtimes` to be an array of runtimes');
@@ -79,14 +93,21 @@ export class Engine {
     }
     this.#database = database;
     const { activationRetention: retention, activationRetentionBytes: maxBytes } = this.options;
-    const records = activationStore ?? (database === undefined ? new MemoryActivationStore(retention, maxBytes) : new SqliteActivationStore({ database, retention, maxBytes }));
+    const { activationRetentionAge: maxAge, deadLetterRetention } = this.options;
+    // One writer for the database: a record and the end of its invocation's acceptance commit together.
+    const writer = database === undefined ? undefined : new GroupCommit(database);
+    this.#writer = writer;
+    const records =
+      activationStore ?? (writer === undefined ? new MemoryActivationStore(retention, maxBytes, maxAge) : new SqliteActivationStore({ writer, retention, maxBytes, maxAge }));
     const entities = new EntityStore(database === undefined ? undefined : new SqliteEntityJournal(database));
-    this.#core = new EngineCore(this.options, runtimes, records, entities);
+    const accepted = writer === undefined ? undefined : new SqliteAcceptedLog(writer, deadLetterRetention);
+    this.#core = new EngineCore(this.options, runtimes, records, entities, accepted);
     this.actions = new ActionsApi(this.#core);
     this.triggers = new TriggersApi(this.#core);
     this.rules = new RulesApi(this.#core);
     this.packages = new PackagesApi(this.#core);
     this.activations = new ActivationsApi(this.#core);
+    this.deadLetters = new DeadLettersApi(this.#core);
     for (const runtime of runtimes.values()) {
       // Runtimes that report (Docker: image pulls, relaxed hardening) speak through the engine's events. Deferred
       // to a microtask, so a report made in start() reaches listeners added right after the engine is made.
@@ -96,6 +117,21 @@ export class Engine {
       });
     }
     this.#core.startPool();
+    if (accepted !== undefined && replay !== 'manual') setImmediate(() => void this.replay());
+  }
+
+  /**
+   * Runs the accepted invocations a previous engine on this store left unfinished (docs/durability.md), once; later
+   * calls return the first call's summary. Never rejects. Without a durable store there is nothing to run.
+   */
+  replay(): Promise<ReplaySummary> {
+    this.#replaying ??= this.#core.closed
+      ? Promise.resolve({ queued: 0, rerun: 0, expired: 0, gone: 0, finished: 0 })
+      : this.#core.replay().catch((error: unknown) => {
+          process.emitWarning(`EdgeWhisk could not replay accepted invocations: ${String(error)}`, 'EdgeWhiskWarning');
+          return { queued: 0, rerun: 0, expired: 0, gone: 0, finished: 0 };
+        });
+    return this.#replaying;
   }
 
   on<E extends keyof EngineEvents>(event: E, listener: (...args: EngineEvents[E]) => void): this {
@@ -147,7 +183,10 @@ export class Engine {
   close(timeout: number = this.options.closeTimeout): Promise<void> {
     if (!Number.isInteger(timeout) || timeout < 0) throw new TypeError(`Expected \`timeout\` to be a non-negative integer, got \`${String(timeout)}\``);
     // The database closes after the core, whose close flushes the activation records still to be committed.
-    this.#closing ??= this.#core.close(timeout).finally(() => this.#database?.db.close());
+    this.#closing ??= this.#core.close(timeout).finally(() => {
+      this.#writer?.close();
+      this.#database?.db.close();
+    });
     return this.#closing;
   }
 }

@@ -174,6 +174,17 @@ export const ERROR_CODES = {
 
   // The durable store: a full disk refuses new work instead of losing accepted work (507, Insufficient Storage).
   EW_STORE_FULL: spec(507, (path: string) => `The engine's store at ${path} is full: it accepts no new work until space is freed.`),
+  // Accepted invocations found again when an engine starts on its store (docs/durability.md)
+  EW_REPLAY_EXPIRED: spec(
+    503,
+    (acceptedAt: string, maxAge: number) =>
+      `The invocation accepted at ${acceptedAt} was not run: it waited longer than maxReplayAge (${maxAge} ms) while the engine was down. It is kept as a dead letter.`,
+  ),
+  EW_REPLAY_ACTION_GONE: spec(
+    503,
+    (target: string, acceptedAt: string) => `The action '${target}' of the invocation accepted at ${acceptedAt} no longer exists; it was not run. It is kept as a dead letter.`,
+  ),
+  EW_DEAD_LETTER_NOT_FOUND: spec(404, (id: string) => `No dead letter with activation id '${id}'.`),
 
   // Docker runtime
   // The runtime's own failure (a daemon that does not answer), reported as a gateway timeout: the daemon is upstream.

@@ -62,6 +62,16 @@ export interface EngineOptions {
   readonly activationRetention: number;
   /** About how many bytes of activation records (their logs and results) are kept in memory; past it the oldest are dropped first. @default 268435456 */
   readonly activationRetentionBytes: number;
+  /** Activation records older than this many ms are dropped (checked as records are written). @default 2592000000 */
+  readonly activationRetentionAge: number;
+  /** With a durable store: accepted invocations older than this many ms when the engine starts again are recorded as expired and dead-lettered instead of run. @default 600000 */
+  readonly maxReplayAge: number;
+  /** With a durable store: times an accepted invocation that ended in a whisk internal error (no container, lost daemon) is run again before it is dead-lettered. @default 3 */
+  readonly retryLimit: number;
+  /** Wait before the first retry in ms; doubled for each further one, at most 60 s. @default 1000 */
+  readonly retryBackoff: number;
+  /** With a durable store: dead letters kept; the oldest are dropped first. @default 10000 */
+  readonly deadLetterRetention: number;
   /** Longest a blocking invocation waits before it is demoted to an activation id (ms). @default 60000 */
   readonly maxBlockingWait: number;
   /** `close()` lets running activations finish for this long (ms), then aborts the rest. @default 10000 */
@@ -110,6 +120,11 @@ export const DEFAULTS: EngineOptions = Object.freeze({
   maxParallelStarts: 4,
   activationRetention: 10_000,
   activationRetentionBytes: 268_435_456, // 256 MB: 25 records at the 10 MB log limit; small records reach activationRetention first
+  activationRetentionAge: 2_592_000_000, // 30 days
+  maxReplayAge: 600_000, // 10 min: a device back from a power cut runs what was waiting, not hours-old commands
+  retryLimit: 3,
+  retryBackoff: 1_000,
+  deadLetterRetention: 10_000,
   maxBlockingWait: 60_000,
   closeTimeout: 10_000, // leaves headroom under Node-RED's 15 s nodeCloseTimeout
   payloadLimit: 1_048_576, // 1 MB
@@ -166,6 +181,10 @@ const POSITIVE_INTEGERS = [
   'maxParallelStarts',
   'activationRetention',
   'activationRetentionBytes',
+  'activationRetentionAge',
+  'maxReplayAge',
+  'retryBackoff',
+  'deadLetterRetention',
   'maxBlockingWait',
   'payloadLimit',
   'resultLimit',
@@ -180,7 +199,7 @@ const POSITIVE_INTEGERS = [
   'processPidsLimit',
 ] as const;
 // concurrentInvocations may be 0: OpenWhisk then refuses everything with `allowed: 0`.
-const NON_NEGATIVE_INTEGERS = ['concurrentInvocations', 'prewarmCount', 'pauseGrace', 'closeTimeout'] as const;
+const NON_NEGATIVE_INTEGERS = ['concurrentInvocations', 'prewarmCount', 'pauseGrace', 'closeTimeout', 'retryLimit'] as const;
 
 function describe(value: unknown): string {
   return `\`${typeof value === 'string' ? JSON.stringify(value) : String(value)}\` (${value === null ? 'null' : typeof value})`;

@@ -24,7 +24,9 @@ export class MemoryActivationStore implements ActivationStore {
   #count = 0;
   #bytes = 0;
 
-  constructor(retention: number, maxBytes: number = DEFAULTS.activationRetentionBytes) {
+  readonly #maxAge: number;
+
+  constructor(retention: number, maxBytes: number = DEFAULTS.activationRetentionBytes, maxAge: number = DEFAULTS.activationRetentionAge) {
     if (!Number.isInteger(retention) || retention < 1) {
       throw new TypeError(`Expected \`retention\` to be a positive integer, got \`${String(retention)}\``);
     }
@@ -33,6 +35,7 @@ export class MemoryActivationStore implements ActivationStore {
     }
     this.#retention = retention;
     this.#maxBytes = maxBytes;
+    this.#maxAge = maxAge;
     this.#order = new Array<string | undefined>(retention);
   }
 
@@ -89,9 +92,19 @@ export class MemoryActivationStore implements ActivationStore {
     return n;
   }
 
-  /** Drops the oldest records while the store is over its bytes budget; the newest record (`keep`) always stays. */
+  /**
+   * Drops the oldest records while the store is over its bytes budget, and those that started more than `maxAge`
+   * ago; the newest record (`keep`) always stays.
+   */
   #trim(keep: string): void {
     while (this.#bytes > this.#maxBytes && this.#count > 0 && this.#order[this.#head] !== keep) this.#dropOldest();
+    const cutoff = Date.now() - this.#maxAge;
+    while (this.#count > 0 && this.#order[this.#head] !== keep && this.#oldestStart() < cutoff) this.#dropOldest();
+  }
+
+  #oldestStart(): number {
+    const oldest = this.#order[this.#head];
+    return oldest === undefined ? Number.NEGATIVE_INFINITY : (this.#byId.get(oldest)?.record.start ?? Number.NEGATIVE_INFINITY);
   }
 
   #dropOldest(): void {

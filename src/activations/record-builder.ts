@@ -63,6 +63,8 @@ export interface ActionRun {
   readonly causedBy?: string | undefined;
   /** `ns/binding` when reached through a package binding. */
   readonly binding?: string | undefined;
+  /** Which run of an accepted invocation this is; annotated from the second on (docs/durability.md). */
+  readonly attempt?: number | undefined;
 }
 
 /** The annotations of an action's activation, in the invoker's order. */
@@ -77,6 +79,7 @@ export function actionAnnotations(action: ActionDoc, kind: string, run: ActionRu
   if (run.initTime !== undefined) annotations.push({ key: 'initTime', value: run.initTime });
   if (run.causedBy !== undefined) annotations.push({ key: 'causedBy', value: run.causedBy });
   if (run.binding !== undefined) annotations.push({ key: 'binding', value: run.binding });
+  if (run.attempt !== undefined && run.attempt > 1) annotations.push({ key: 'attempt', value: run.attempt });
   return annotations;
 }
 
@@ -84,7 +87,10 @@ export function actionAnnotations(action: ActionDoc, kind: string, run: ActionRu
  * The annotations of a sequence's activation: `topmost` unless it runs inside another sequence, and the largest
  * memory limit of its components as its own.
  */
-export function sequenceAnnotations(sequence: ActionDoc, run: { readonly memory: number; readonly causedBy?: string | undefined }): KeyValue[] {
+export function sequenceAnnotations(
+  sequence: ActionDoc,
+  run: { readonly memory: number; readonly causedBy?: string | undefined; readonly attempt?: number | undefined },
+): KeyValue[] {
   const annotations: KeyValue[] = [
     { key: 'topmost', value: run.causedBy === undefined },
     { key: 'path', value: entityPath(sequence) },
@@ -93,6 +99,7 @@ export function sequenceAnnotations(sequence: ActionDoc, run: { readonly memory:
     { key: 'limits', value: { ...sequence.limits, memory: run.memory } },
   ];
   if (run.causedBy !== undefined) annotations.push({ key: 'causedBy', value: run.causedBy });
+  if (run.attempt !== undefined && run.attempt > 1) annotations.push({ key: 'attempt', value: run.attempt });
   return annotations;
 }
 

@@ -78,6 +78,23 @@ export interface InvokeOptions {
   readonly onWaitTimeout?: 'demote' | 'fail';
 }
 
+export interface StartOptions extends Pick<InvokeOptions, 'name' | 'actionName' | 'params'> {
+  readonly caller?: Caller;
+  /**
+   * Accepted work the engine must not lose (docs/durability.md): with a durable store, `start` returns once it is
+   * on disk, and a crash runs it again. Without, nothing changes. @default false
+   */
+  readonly durable?: boolean;
+}
+
+export interface StartedActivation {
+  readonly activationId: string;
+  /** The record once stored; never rejects. */
+  readonly activation: Promise<Activation>;
+  /** Makes the invocation durable if it is not (a blocking call demoted to an id); rejects if the store refuses. */
+  durable(): Promise<void>;
+}
+
 type NameOptions = string | { readonly name?: string; readonly actionName?: string; readonly code?: boolean };
 
 /** The action as `get` returns it; `code: false` leaves the code out. */
@@ -145,7 +162,10 @@ export class ActionsApi {
     const { action, binding } = resolveAction(this.#core.entities, this.#core.name(pickName(o, 'actionName')));
     // Refuse a bad wait before starting anything: a 400 must not leave an activation running.
     checkWaitTimeout(o.timeout);
-    return waitFor(this.#core, this.#core.start(action, o.params, binding === undefined ? {} : { binding }), o);
+    // A non-blocking invocation is accepted work: durable before its id is returned (docs/durability.md). A
+    // blocking one becomes so only if its wait expires and it is demoted to an id.
+    const started = this.#core.start(action, o.params, { durable: o.blocking !== true, ...(binding === undefined ? {} : { binding }) });
+    return waitFor(this.#core, started, o);
   }
 
   /**
@@ -153,11 +173,23 @@ export class ActionsApi {
    * its id at once plus a promise of its record that never rejects and is never demoted, however long the action
    * runs. Validation and admission errors (400, 404, 413, 429) throw as for `invoke`.
    */
-  async start(options: (Pick<InvokeOptions, 'name' | 'actionName' | 'params'> & { readonly caller?: Caller }) | string): Promise<{ activationId: string; activation: Promise<Activation> }> {
-    const o: Pick<InvokeOptions, 'name' | 'actionName' | 'params'> & { readonly caller?: Caller } = typeof options === 'string' ? { name: options } : options;
+  async start(options: StartOptions | string): Promise<StartedActivation> {
+    const o: StartOptions = typeof options === 'string' ? { name: options } : options;
     const { action, binding } = resolveAction(this.#core.entities, this.#core.name(pickName(o, 'actionName')));
-    const started = this.#core.start(action, o.params, { ...(binding === undefined ? {} : { binding }), ...(o.caller === undefined ? {} : { caller: o.caller }) });
-    return { activationId: started.activationId, activation: started.done.then(toApiView) };
+    const started = this.#core.start(action, o.params, {
+      ...(binding === undefined ? {} : { binding }),
+      ...(o.caller === undefined ? {} : { caller: o.caller }),
+      ...(o.durable === true ? { durable: true } : {}),
+    });
+    const activation = started.done.then(toApiView);
+    if (o.durable === true) {
+      // Not accepted, not run: the refusal (a full disk) is the caller's error, and the record promise is settled.
+      await started.durable().catch((error: unknown) => {
+        activation.catch(() => undefined);
+        throw error;
+      });
+    }
+    return { activationId: started.activationId, activation, durable: () => started.durable() };
   }
 
   #put(options: ActionOptions, overwrite: boolean): ActionDoc {
@@ -280,15 +312,20 @@ export function checkWaitTimeout(timeout: unknown): void {
  */
 export async function waitFor(
   core: Pick<EntityContext, 'options'>,
-  started: { activationId: string; done: Promise<StoredActivation> },
+  started: { activationId: string; done: Promise<StoredActivation>; durable(): Promise<void> },
   o: Pick<InvokeOptions, 'blocking' | 'result' | 'timeout' | 'onWaitTimeout'>,
 ): Promise<unknown> {
-  if (o.blocking !== true) return { activationId: started.activationId };
+  if (o.blocking !== true) {
+    await started.durable();
+    return { activationId: started.activationId };
+  }
   const max = core.options.maxBlockingWait;
   checkWaitTimeout(o.timeout);
   const wait = Math.min(o.timeout ?? max, max);
   const record = await awaitActivation(started.done, wait);
   if (record === undefined) {
+    // Demoted: the caller now holds an id for work that goes on, which makes it accepted work.
+    await started.durable();
     if (o.onWaitTimeout === 'fail') {
       throw ewError('EW_ACTIVATION_WAIT_EXPIRED', [started.activationId, wait], { activationId: started.activationId });
     }

@@ -50,6 +50,12 @@ export function splitFqn(value: string): { path: string; name: string } {
 }
 
 
+/** A rule whose action invoke was refused: a 5xx is a whisk error (3), any other refusal an application error (1). */
+function refusalLine(base: { rule: string; action: string }, error: unknown): string {
+  const refusal = isEdgeWhiskError(error) ? error : ewError('EW_SERVER_ERROR', []);
+  return JSON.stringify({ ...base, statusCode: refusal.statusCode >= 500 ? 3 : 1, success: false, error: refusal.message });
+}
+
 export class TriggersApi {
   readonly #core: TriggersContext;
 
@@ -105,23 +111,28 @@ export class TriggersApi {
     Object.assign(args, payload);
     const activationId = newActivationId();
     const start = Date.now();
-    const logs: string[] = [];
+    // Each rule's invocation is accepted work (docs/durability.md): the fire is answered once all are durable.
+    const lines: Promise<string>[] = [];
     for (const [ruleName, rule] of rules) {
       const base = { rule: ruleName, action: rule.action.slice(1) };
       if (rule.status !== 'active') {
-        logs.push(JSON.stringify({ ...base, statusCode: 1, success: false, error: `Rule '${base.rule}' is inactive, action '${base.action}' was not activated.` }));
+        lines.push(Promise.resolve(JSON.stringify({ ...base, statusCode: 1, success: false, error: `Rule '${base.rule}' is inactive, action '${base.action}' was not activated.` })));
         continue;
       }
       try {
         const { action, binding } = resolveAction(core.entities, core.name(rule.action));
-        const started = core.start(action, args, binding === undefined ? {} : { binding });
-        logs.push(JSON.stringify({ ...base, statusCode: 0, success: true, activationId: started.activationId }));
+        const started = core.start(action, args, { durable: true, ...(binding === undefined ? {} : { binding }) });
+        lines.push(
+          started.durable().then(
+            () => JSON.stringify({ ...base, statusCode: 0, success: true, activationId: started.activationId }),
+            (error: unknown) => refusalLine(base, error),
+          ),
+        );
       } catch (error) {
-        // A 5xx from the action invoke is a whisk error (3), any other refusal an application error (1).
-        const refusal = isEdgeWhiskError(error) ? error : ewError('EW_SERVER_ERROR', []);
-        logs.push(JSON.stringify({ ...base, statusCode: refusal.statusCode >= 500 ? 3 : 1, success: false, error: refusal.message }));
+        lines.push(Promise.resolve(refusalLine(base, error)));
       }
     }
+    const logs = await Promise.all(lines);
     await core.complete(
       activationRecord({
         entity: trigger,

@@ -34,11 +34,19 @@ export interface InvocationJob {
   readonly binding?: string;
   /** Runtime-specific settings read from the action's annotations by its runtime. */
   readonly placement?: Placement;
+  /** Which run of an accepted invocation this is (1 = the first; docs/durability.md). */
+  readonly attempt?: number;
 }
 
 export interface InvokerHooks {
   /** Called when the activation has a container and init or run begins. */
   readonly onStart?: (job: InvocationJob) => void;
+  /**
+   * Called when the activation has a container, before its code gets it; init and run wait for a returned promise
+   * (a durable engine writes the start down first, so that a crash from then on makes the next run an annotated
+   * re-run).
+   */
+  readonly beforeStart?: (job: InvocationJob) => Promise<void> | undefined;
 }
 
 export interface InvokerOptions {
@@ -90,6 +98,8 @@ export class Invoker {
       });
     }
 
+    const gate = this.#hooks.beforeStart?.(job);
+    if (gate !== undefined) await gate;
     const start = Date.now();
     this.#hooks.onStart?.(job);
     const timeout = action.limits.timeout;
@@ -193,7 +203,7 @@ export class Invoker {
       cause: job.cause,
       response: verdict,
       logs: logs.lines(),
-      annotations: actionAnnotations(job.action, job.exec.kind, { ...timing, causedBy: job.causedBy, binding: job.binding }),
+      annotations: actionAnnotations(job.action, job.exec.kind, { ...timing, causedBy: job.causedBy, binding: job.binding, attempt: job.attempt }),
     });
   }
 }

@@ -250,7 +250,8 @@ export default function register(RED: RedApi): void {
       const payload = msg.payload;
       const given: unknown = payload === undefined || payload === null ? {} : typeof payload === 'object' ? payload : { payload };
       const invocationParams = Array.isArray(given) || !templated ? given : { ...renderParams(RED, node, params, msg), ...(given as object) };
-      const started = await engine.actions.start({ name: target, params: invocationParams });
+      // Without waiting for the result, the id sent on is a promise to run: accepted work, kept over a crash.
+      const started = await engine.actions.start({ name: target, params: invocationParams, durable: !blocking });
       noteOrigin(engine, started.activationId, { node: node.id });
       progress.queued(started.activationId);
       starts.expect(started.activationId);

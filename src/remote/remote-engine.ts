@@ -167,7 +167,8 @@ class RemoteActions {
     return answer<ActionView>(() => this.client.actions.delete({ name: options.name }));
   }
 
-  async start(options: { name: string; params?: unknown }): Promise<{ activationId: string; activation: Promise<Activation> }> {
+  /** `durable` is the deployment's business: OpenWhisk keeps what it accepted in its own queue. */
+  async start(options: { name: string; params?: unknown; durable?: boolean }): Promise<{ activationId: string; activation: Promise<Activation> }> {
     const { activationId } = (await call(() => this.client.actions.invoke({ name: options.name, params: (options.params ?? {}) as Options, blocking: false }))) as { activationId: string };
     // The record normally appears as soon as the action ends; the bound only ends a wait for one that never does.
     // It is the longest possible action plus a minute, so no extra request per invocation is needed to learn it.

@@ -105,7 +105,8 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
     const wait = Math.min(waitTimeout(query) ?? o.maxBlockingWait, o.maxBlockingWait);
     // The payload is read and handed over here, so that neither it nor its raw bytes stay alive during the wait.
     const started = await jsonBody(req, res, caps.payload)
-      .then((body) => engine.actions.start({ name, params: body ?? {} }))
+      // Non-blocking: accepted work, on disk before the 202 (docs/durability.md).
+      .then((body) => engine.actions.start({ name, params: body ?? {}, durable: !blocking }))
       .finally(() => bodies.release(req));
     const header = { 'x-openwhisk-activation-id': started.activationId };
     if (!blocking) {
@@ -116,6 +117,8 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
     const activation = await awaitActivation(started.activation.catch(() => undefined), wait);
     if (activation === undefined) {
       // OpenWhisk's demotion: still running after the wait. `?fail_on_timeout=true` asks for an error instead.
+      // Either way the caller holds an id of work that goes on: it becomes accepted work.
+      await started.durable();
       if (flag(query, 'fail_on_timeout')) {
         const error = ewError('EW_ACTIVATION_WAIT_EXPIRED', [started.activationId, wait]);
         return send(res, error.statusCode, { error: error.message, code: transactionId(), activationId: started.activationId }, header);

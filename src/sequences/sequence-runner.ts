@@ -10,6 +10,8 @@ import { rootNamespace } from '../entities/names';
 import { isSequence, type ActionDoc } from '../entities/types';
 import { ewError, isEdgeWhiskError } from '../errors';
 import { resolveAction } from '../entities/resolve-action';
+import type { SequenceProgress } from '../queue/accepted-log';
+import { newActivationId } from '../util/ids';
 
 const SEQUENCE_FAILED = 'Sequence failed.';
 
@@ -65,8 +67,12 @@ export async function runSequence(
     if (!isSequence(exec)) throw new Error('not a sequence');
     // Validate up front so a sequence whose components vanished fails before running half of them.
     expandSequence(core, sequence, exec.components);
-    let payload: unknown = params;
-    for (const component of exec.components) {
+    const resume = context.resume;
+    // A resumed sequence (docs/durability.md) goes on from the step it was running, with that step's input.
+    componentIds.push(...(resume?.componentIds.slice(0, -1) ?? []));
+    let payload: unknown = resume?.payload ?? params;
+    for (let step = resume?.step ?? 0; step < exec.components.length; step++) {
+      const component = exec.components[step] as string;
       let resolved: ReturnType<typeof resolveAction>;
       try {
         resolved = resolveAction(core.entities, core.name(component));
@@ -75,15 +81,22 @@ export async function runSequence(
       }
       const doc = resolved.action;
       memory = Math.max(memory, doc.limits.memory);
-      // Nested sequences always run blocking inside their parent; both kinds report to the parent via `cause`.
-      const started = core.start(doc, payload, {
-        cause: activationId,
-        causedBy: 'sequence',
-        internal: true,
-        ...(resolved.binding === undefined ? {} : { binding: resolved.binding }),
-      });
-      componentIds.push(started.activationId);
-      const record = await started.done;
+      const { id, attempt, finished } = await resumedStep(core, resume, step);
+      componentIds.push(id);
+      let record = finished;
+      if (record === undefined) {
+        await core.sequenceStep(activationId, { step, payload, componentIds: [...componentIds], attempt });
+        // Nested sequences always run blocking inside their parent; both kinds report to the parent via `cause`.
+        const started = core.start(doc, payload, {
+          activationId: id,
+          cause: activationId,
+          causedBy: 'sequence',
+          internal: true,
+          ...(attempt > 1 ? { attempt } : {}),
+          ...(resolved.binding === undefined ? {} : { binding: resolved.binding }),
+        });
+        record = await started.done;
+      }
       duration += record.duration ?? 0;
       end = Math.max(end, record.end);
       statusCode = record.response.statusCode;
@@ -114,6 +127,24 @@ export async function runSequence(
     cause: context.cause,
     response: { statusCode, result, size },
     logs: componentIds,
-    annotations: sequenceAnnotations(sequence, { memory: memory || sequence.limits.memory, causedBy: context.causedBy }),
+    annotations: sequenceAnnotations(sequence, { memory: memory || sequence.limits.memory, causedBy: context.causedBy, attempt: context.attempt }),
   });
+}
+
+/**
+ * The activation id of `step`, and whether it must run. A fresh step gets a new id. The step a resumed sequence was
+ * at keeps its id when it has no record (it was running at the crash: this is its next attempt) and is taken as it
+ * finished when it has one, except for a whisk internal error, which a retry runs anew under a new id.
+ */
+async function resumedStep(
+  core: InvokeContext,
+  resume: SequenceProgress | undefined,
+  step: number,
+): Promise<{ id: string; attempt: number; finished?: StoredActivation }> {
+  const previous = resume?.step === step ? resume.componentIds.at(-1) : undefined;
+  if (resume === undefined || previous === undefined) return { id: newActivationId(), attempt: 1 };
+  const existing = await core.record(previous);
+  if (existing === undefined) return { id: previous, attempt: resume.attempt + 1 };
+  if (existing.response.statusCode === STATUS.INTERNAL_ERROR) return { id: newActivationId(), attempt: 1 };
+  return { id: previous, attempt: resume.attempt, finished: existing };
 }

@@ -1,7 +1,7 @@
 /**
- * The engine database's schema: one file per engine holds activation records and entities (and, later, accepted
- * invocations). Migrations run in order and `user_version` counts those applied; never edit one that has shipped:
- * append another.
+ * The engine database's schema: one file per engine holds activation records, entities, and accepted invocations
+ * with the dead letters. Migrations run in order and `user_version` counts those applied; never edit one that has
+ * shipped: append another.
  */
 export const ENGINE_MIGRATIONS: readonly string[] = [
   // 1: activation records, newest by start first (as the memory store lists them)
@@ -22,4 +22,27 @@ export const ENGINE_MIGRATIONS: readonly string[] = [
      type TEXT NOT NULL,
      doc TEXT NOT NULL
    );`,
+  // 3: accepted invocations not yet finished, oldest first, and the dead letters among the finished
+  `CREATE TABLE accepted (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL UNIQUE,
+     namespace TEXT NOT NULL,
+     target TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     accepted_at INTEGER NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     progress TEXT
+   );
+   CREATE TABLE dead_letters (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL UNIQUE,
+     namespace TEXT NOT NULL,
+     target TEXT NOT NULL,
+     payload TEXT NOT NULL,
+     accepted_at INTEGER NOT NULL,
+     attempts INTEGER NOT NULL,
+     failed_at INTEGER NOT NULL,
+     reason TEXT NOT NULL
+   );
+   CREATE INDEX dead_letters_by_namespace ON dead_letters (namespace, seq);`,
 ];

@@ -30,6 +30,8 @@ export interface SqliteActivationStoreOptions {
   readonly retention?: number;
   /** @default DEFAULTS.activationRetentionBytes */
   readonly maxBytes?: number;
+  /** Records that started more than this many ms ago are dropped. @default DEFAULTS.activationRetentionAge */
+  readonly maxAge?: number;
 }
 
 export class SqliteActivationStore implements ActivationStore {
@@ -37,6 +39,7 @@ export class SqliteActivationStore implements ActivationStore {
   readonly writer: GroupCommit;
   readonly #retention: number;
   readonly #maxBytes: number;
+  readonly #maxAge: number;
   /** Put but not yet committed, by id; `#writing` is the part of them in the transaction being written. */
   #pending = new Map<string, StoredActivation>();
   #queued = false;
@@ -50,6 +53,7 @@ export class SqliteActivationStore implements ActivationStore {
   constructor(options: SqliteActivationStoreOptions) {
     this.#retention = options.retention ?? DEFAULTS.activationRetention;
     this.#maxBytes = options.maxBytes ?? DEFAULTS.activationRetentionBytes;
+    this.#maxAge = options.maxAge ?? DEFAULTS.activationRetentionAge;
     const given = options.writer?.opened ?? options.database;
     if (given === undefined && options.path === undefined) throw new TypeError('Expected `path`, `database` or `writer`');
     this.#ownsDatabase = given === undefined;
@@ -96,9 +100,10 @@ export class SqliteActivationStore implements ActivationStore {
     this.writer.flush();
   }
 
-  /** Drops the oldest records beyond `retention` or `maxBytes`. */
+  /** Drops the oldest records beyond `retention` or `maxBytes`, and those older than `maxAge`. */
   prune(): void {
     const { db } = this.opened;
+    db.prepare('DELETE FROM activations WHERE start < ? AND seq < (SELECT MAX(seq) FROM activations)').run(Date.now() - this.#maxAge);
     db.prepare('DELETE FROM activations WHERE seq IN (SELECT seq FROM activations ORDER BY seq DESC LIMIT -1 OFFSET ?)').run(this.#retention);
     // The newest records that fit in maxBytes stay: cut at the first (newest-first) running total over the bound.
     // The newest record always stays, however large, as in the memory store.

@@ -6,6 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { MemoryActivationStore, type StoredActivation } from '../../src/index';
 import { recordBytes } from '../../src/activations/record-size';
 
+/** These records start in 1970: no age bound, or the 30-day default would drop them all. */
+const NO_AGE_BOUND = Number.MAX_SAFE_INTEGER;
+
 function record(i: number, logLines = 0, lineLength = 100): StoredActivation {
   return {
     namespace: 'guest',
@@ -35,7 +38,7 @@ describe('MemoryActivationStore bytes budget', () => {
   });
 
   it('evicts the oldest records beyond the budget, keeping the newest', () => {
-    const store = new MemoryActivationStore(1000, 3 * MB);
+    const store = new MemoryActivationStore(1000, 3 * MB, NO_AGE_BOUND);
     // Each about 1 MB of logs: three fit (with their overhead, just barely not), the rest push out the oldest.
     for (let i = 0; i < 10; i++) store.put(record(i, 10_000, 99));
     expect(store.size).toBeGreaterThanOrEqual(2);
@@ -49,7 +52,7 @@ describe('MemoryActivationStore bytes budget', () => {
   });
 
   it('keeps a single record larger than the budget until the next one arrives', () => {
-    const store = new MemoryActivationStore(10, 1 * MB);
+    const store = new MemoryActivationStore(10, 1 * MB, NO_AGE_BOUND);
     store.put(record(1, 20_000, 100));
     expect(store.size).toBe(1);
     store.put(record(2));
@@ -59,7 +62,7 @@ describe('MemoryActivationStore bytes budget', () => {
   });
 
   it('still keeps at most `retention` records, and accounts rewrites', () => {
-    const store = new MemoryActivationStore(3, 100 * MB);
+    const store = new MemoryActivationStore(3, 100 * MB, NO_AGE_BOUND);
     for (let i = 0; i < 7; i++) store.put(record(i));
     expect(store.size).toBe(3);
     store.put({ ...record(6), logs: ['x'.repeat(2 * MB)] });

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryActivationStore, type StoredActivation } from '../../src/index';
 
+/** These records start in 1970: no age bound, or the 30-day default would drop them all. */
+const NO_AGE_BOUND = Number.MAX_SAFE_INTEGER;
+
 function record(i: number, start = i): StoredActivation {
   return {
     namespace: 'guest',
@@ -19,7 +22,7 @@ function record(i: number, start = i): StoredActivation {
 
 describe('MemoryActivationStore', () => {
   it('keeps exactly the newest `retention` records through many wrap-arounds', () => {
-    const store = new MemoryActivationStore(7);
+    const store = new MemoryActivationStore(7, undefined, NO_AGE_BOUND);
     for (let i = 0; i < 1000; i++) store.put(record(i));
     expect(store.size).toBe(7);
     expect(store.get(record(992).activationId)).toBeUndefined();
@@ -30,7 +33,7 @@ describe('MemoryActivationStore', () => {
   });
 
   it('lists by start time, newest first, whatever the completion order', () => {
-    const store = new MemoryActivationStore(10);
+    const store = new MemoryActivationStore(10, undefined, NO_AGE_BOUND);
     store.put(record(1, 500)); // started last, completed first
     store.put(record(2, 100));
     store.put(record(3, 300));
@@ -39,7 +42,7 @@ describe('MemoryActivationStore', () => {
   });
 
   it('keeps one entry when the same activation is stored twice', () => {
-    const store = new MemoryActivationStore(3);
+    const store = new MemoryActivationStore(3, undefined, NO_AGE_BOUND);
     store.put(record(1));
     store.put({ ...record(1), logs: ['again'] });
     store.put(record(2));
@@ -50,5 +53,20 @@ describe('MemoryActivationStore', () => {
 
   it('refuses a retention that is not a positive integer', () => {
     expect(() => new MemoryActivationStore(0)).toThrow(TypeError);
+  });
+});
+
+describe('MemoryActivationStore age bound', () => {
+  it('drops records that started longer ago than maxAge, never the newest', () => {
+    const now = Date.now();
+    const store = new MemoryActivationStore(100, undefined, 60_000);
+    store.put(record(1, now - 120_000));
+    store.put(record(2, now - 90_000));
+    store.put(record(3, now - 1_000));
+    expect(store.list({ namespace: 'guest', skip: 0, limit: 10 }).map((r) => r.activationId)).toEqual([record(3).activationId]);
+    // A lone old record is the newest: it stays until a newer one arrives.
+    const lone = new MemoryActivationStore(100, undefined, 60_000);
+    lone.put(record(4, now - 120_000));
+    expect(lone.get(record(4).activationId)).toBeDefined();
   });
 });

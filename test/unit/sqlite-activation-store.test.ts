@@ -13,6 +13,9 @@ import type { StoredActivation } from '../../src/activations/record';
 import { SqliteActivationStore } from '../../src/store/sqlite-activation-store';
 import { testEngine } from '../helpers/engine';
 
+/** These records start in 1970: no age bound, or the 30-day default would drop them all. */
+const NO_AGE_BOUND = Number.MAX_SAFE_INTEGER;
+
 const folders: string[] = [];
 function folder(): string {
   const dir = mkdtempSync(join(tmpdir(), 'edgewhisk-store-'));
@@ -43,8 +46,8 @@ function record(i: number, extra: Partial<StoredActivation> = {}): StoredActivat
 
 describe('SqliteActivationStore', () => {
   it('answers get, list and count exactly as the memory store does', () => {
-    const sqlite = new SqliteActivationStore({ path: join(folder(), 'engine.db'), retention: 1000 });
-    const memory = new MemoryActivationStore(1000);
+    const sqlite = new SqliteActivationStore({ path: join(folder(), 'engine.db'), retention: 1000, maxAge: NO_AGE_BOUND });
+    const memory = new MemoryActivationStore(1000, undefined, NO_AGE_BOUND);
     for (let i = 0; i < 60; i++) {
       sqlite.put(record(i));
       memory.put(record(i));
@@ -96,7 +99,7 @@ describe('SqliteActivationStore', () => {
   });
 
   it('keeps the newest records within its count and byte bounds, the newest always', () => {
-    const byCount = new SqliteActivationStore({ path: join(folder(), 'count.db'), retention: 10 });
+    const byCount = new SqliteActivationStore({ path: join(folder(), 'count.db'), retention: 10, maxAge: NO_AGE_BOUND });
     for (let i = 0; i < 200; i++) byCount.put(record(i));
     byCount.flush();
     byCount.prune();
@@ -106,7 +109,7 @@ describe('SqliteActivationStore', () => {
     byCount.close();
 
     const big = (i: number): StoredActivation => record(i, { namespace: 'guest', logs: ['x'.repeat(10_000)] });
-    const byBytes = new SqliteActivationStore({ path: join(folder(), 'bytes.db'), maxBytes: 35_000 });
+    const byBytes = new SqliteActivationStore({ path: join(folder(), 'bytes.db'), maxBytes: 35_000, maxAge: NO_AGE_BOUND });
     for (let i = 0; i < 10; i++) byBytes.put(big(i));
     byBytes.flush();
     byBytes.prune();

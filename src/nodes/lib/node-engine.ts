@@ -15,7 +15,7 @@ export interface NodeEngine {
     get(options: { name: string; code?: boolean }): Promise<ActionView>;
     create(options: ActionOptions): Promise<ActionView>;
     delete(options: { name: string }): Promise<ActionView>;
-    start(options: { name: string; params?: unknown }): Promise<{ activationId: string; activation: Promise<Activation> }>;
+    start(options: { name: string; params?: unknown; durable?: boolean }): Promise<{ activationId: string; activation: Promise<Activation> }>;
   };
   readonly triggers: {
     get(options: { name: string }): Promise<TriggerView>;
