@@ -282,6 +282,23 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
         if (part === 'result') return send(res, 200, await engine.activations.result(id));
         throw ewError('EW_ROUTE_NOT_FOUND', []);
       }
+      case 'deadletters': {
+        // EdgeWhisk's own collection (docs/durability.md): GET lists or shows one; POST runs one again; DELETE drops it.
+        checkNamespace(namespace);
+        if (rest.length === 0) {
+          if (method !== 'GET') throw ewError('EW_METHOD_NOT_ALLOWED', []);
+          return send(res, 200, await engine.deadLetters.list(listOptions()));
+        }
+        const [id, ...extra] = rest;
+        if (id === undefined || extra.length > 0) throw ewError('EW_ROUTE_NOT_FOUND', []);
+        if (method === 'GET') return send(res, 200, await engine.deadLetters.get(id));
+        if (method === 'DELETE') return send(res, 200, await engine.deadLetters.delete(id));
+        if (method === 'POST') {
+          const redriven = await engine.deadLetters.redrive(id);
+          return send(res, 202, redriven, { 'x-openwhisk-activation-id': redriven.activationId });
+        }
+        throw ewError('EW_METHOD_NOT_ALLOWED', []);
+      }
       default:
         throw ewError('EW_ROUTE_NOT_FOUND', []);
     }

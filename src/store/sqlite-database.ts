@@ -53,6 +53,9 @@ function openChecked(path: string, migrations: readonly string[]): DatabaseSync 
   try {
     db.exec('PRAGMA journal_mode = WAL');
     db.exec('PRAGMA synchronous = FULL');
+    // After each checkpoint (SQLite's default: every 1,000 pages) the WAL file is cut back to 4 MB, so a burst does
+    // not leave a large log file behind on a small SD card.
+    db.exec('PRAGMA journal_size_limit = 4194304');
     db.exec('PRAGMA busy_timeout = 5000');
     const check = db.prepare('PRAGMA quick_check').get() as { quick_check?: unknown } | undefined;
     if (check?.quick_check !== 'ok') {

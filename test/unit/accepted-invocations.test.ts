@@ -3,6 +3,7 @@
  * same commit as their record, run again after a crash with their own ids, retried after whisk internal errors,
  * dead-lettered when they cannot finish, and refused (not lost) by a full disk.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,7 +64,6 @@ function flakyRuntime(failing: () => boolean): Runtime {
     name: 'flaky',
     kinds: inner.kinds,
     create: (spec) => (failing() ? Promise.reject(new Error('the daemon is gone')) : inner.create(spec)),
-    close: () => inner.close?.() ?? Promise.resolve(),
   } as Runtime;
 }
 
@@ -106,7 +106,7 @@ describe('accepted invocations', () => {
     await sleep(50);
     expect(acceptedOnDisk(store)).toEqual([]);
     // Exactly one record per id: nothing else was run.
-    expect((await engine.activations.list({ name: 'slow', limit: 200 })).length).toBe(20);
+    expect(await engine.activations.list({ name: 'slow', count: true })).toEqual({ activations: 20 });
   });
 
   it('record what waited past maxReplayAge as expired dead letters, which can be inspected, re-driven and dropped', async () => {
@@ -217,6 +217,39 @@ describe('accepted invocations', () => {
     const ruleRun = JSON.parse(trigger.logs[0] as string) as { activationId: string };
     expect(acceptedOnDisk(store)).toEqual([ruleRun.activationId]);
     await finalRecord(engine, ruleRun.activationId);
+  });
+});
+
+describe('a sequence killed mid-way', () => {
+  it('goes on from the step it was at: finished steps are not run again, the running one is, as attempt 2', async () => {
+    const store = storeFile();
+    const script = `
+      const { createEngine } = require(${JSON.stringify(join(__dirname, '../../dist/index.js'))});
+      (async () => {
+        const engine = createEngine({ store: ${JSON.stringify('__STORE__')}, prewarmCount: 0 });
+        await engine.actions.create({ name: 'first', action: 'function main(p) { return { n: p.n + 1 }; }' });
+        await engine.actions.create({ name: 'slow', action: 'function main(p) { return new Promise((r) => setTimeout(() => r({ n: p.n * 10 }), 1500)); }' });
+        await engine.actions.create({ name: 'last', action: 'function main(p) { return { n: p.n + 5 }; }' });
+        await engine.actions.create({ name: 'seq', sequence: ['first', 'slow', 'last'] });
+        engine.on('activation:started', (a) => {
+          if (a.name === 'slow') setTimeout(() => process.stdout.write(JSON.stringify({ seq, slow: a.activationId }), () => process.kill(process.pid, 'SIGKILL')), 100);
+        });
+        const seq = (await engine.actions.invoke({ name: 'seq', params: { n: 1 } })).activationId;
+      })().catch((error) => { console.error(error); process.exit(3); });
+    `.replace('__STORE__', store);
+    const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(run.signal).toBe('SIGKILL');
+    const crash = JSON.parse(run.stdout) as { seq: string; slow: string };
+    const engine = testEngine({ store });
+    const record = await finalRecord(engine, crash.seq);
+    // (1 + 1) * 10 + 5: the second step ran on the first step's result from before the kill.
+    expect(record.response.result).toEqual({ n: 25 });
+    expect(record.logs).toHaveLength(3);
+    expect(record.logs[1]).toBe(crash.slow);
+    expect(annotationOf(await engine.activations.get(crash.slow), 'attempt')).toBe(2);
+    expect(await engine.activations.list({ name: 'first', count: true })).toEqual({ activations: 1 });
+    expect(await engine.activations.list({ name: 'slow', count: true })).toEqual({ activations: 1 });
+    expect(annotationOf(record, 'attempt')).toBe(2);
   });
 });
 
