@@ -18,7 +18,8 @@ import { Invoker, type InvocationJob } from './invoker/invoker';
 import { mergeArguments } from './invoker/params';
 import type { EngineOptions } from './options';
 import { LeanBalancer } from './queue/lean-balancer';
-import type { AcceptedInvocation, AcceptedLog, SequenceProgress } from './queue/accepted-log';
+import type { AcceptedLog, SequenceProgress } from './queue/accepted-log';
+import { AcceptedWork, type RunOnce } from './queue/accepted-work';
 import { replayAccepted, type ReplaySummary } from './queue/replay';
 import type { Runtime } from './runtimes/runtime';
 import { DEFAULT_NODE_KIND, newestNodeKind, RETIRED_NODE_KINDS } from './runtimes/node-kinds';
@@ -37,26 +38,6 @@ interface CoreJob extends InvocationJob {
   started: boolean;
 }
 
-/** An accepted invocation this engine has promised to finish (docs/durability.md). */
-interface Tracked {
-  readonly invocation: AcceptedInvocation;
-  /** Settles once the acceptance is written: with `undefined`, or with the error that kept it from being written. */
-  readonly acceptance: Promise<unknown>;
-  /** The attempt running or last run. */
-  attempt: number;
-  /** Sequences: the progress last written. */
-  progress?: SequenceProgress;
-}
-
-/** A retry waiting for its backoff; `abandon` settles it when the engine closes first. */
-interface PendingRetry {
-  readonly timer: NodeJS.Timeout;
-  readonly abandon: () => void;
-}
-
-/** The longest wait between retries. */
-const MAX_RETRY_DELAY = 60_000;
-
 export interface EngineStats {
   readonly queued: number;
   readonly running: number;
@@ -73,8 +54,7 @@ export class EngineCore extends EventEmitter<EngineEvents> implements ActionsCon
   readonly #invoker: Invoker;
   /** Accepted invocations on disk; absent without a durable store. */
   readonly accepted: AcceptedLog | undefined;
-  readonly #tracked = new Map<string, Tracked>();
-  readonly #retries = new Set<PendingRetry>();
+  readonly #work: AcceptedWork | undefined;
   #closed = false;
 
   constructor(
@@ -86,6 +66,7 @@ export class EngineCore extends EventEmitter<EngineEvents> implements ActionsCon
   ) {
     super();
     this.accepted = accepted;
+    this.#work = accepted === undefined ? undefined : new AcceptedWork(accepted, options, (record) => this.complete(record));
     this.entities = entities;
     this.options = options;
     this.activations = activations;
@@ -101,7 +82,10 @@ export class EngineCore extends EventEmitter<EngineEvents> implements ActionsCon
     this.#pool.on('container-exit', (info: EngineEvents['container:exit'][0]) => this.emit('container:exit', info));
     this.#invoker = new Invoker(this.#pool, options, {
       onStart: (job) => this.emit('activation:started', info(job)),
-      beforeStart: (job) => this.#beforeStart(job as CoreJob),
+      beforeStart: (job) => {
+        (job as CoreJob).started = true;
+        return this.#work?.beforeStart(job.activationId, job.attempt ?? 1);
+      },
     });
     // The balancer's handlers return records; they are stored (or retried) by `#settle`.
     this.#balancer = new LeanBalancer<CoreJob>(options, {
@@ -205,11 +189,7 @@ export class EngineCore extends EventEmitter<EngineEvents> implements ActionsCon
   async close(timeout: number): Promise<void> {
     this.#closed = true;
     // Retries waiting for their backoff stay accepted on disk: the next engine on this store runs them.
-    for (const retry of this.#retries) {
-      clearTimeout(retry.timer);
-      retry.abandon();
-    }
-    this.#retries.clear();
+    this.#work?.close();
     const drained = await this.#balancer.drain(timeout);
     // What did not finish in time: queued jobs settle as aborted, running ones end with their containers.
     const aborted = drained ? Promise.resolve() : this.#balancer.abortQueued();
@@ -240,15 +220,17 @@ export class EngineCore extends EventEmitter<EngineEvents> implements ActionsCon
     const anonymous = caller?.anonymous === true;
     if (isSequence(action.exec)) {
       if (context.internal !== true) this.#balancer.checkAdmission(rootNamespace(action.namespace), anonymous);
-      const runOnce = (n: number): Promise<StoredActivation> => {
-        const tracked = this.#tracked.get(activationId);
-        const resume = n === attempt ? context.resume : tracked?.progress;
+      // A retry goes on from the progress the failed attempt wrote.
+      const runOnce: RunOnce = (n) => {
+        const resume = n === attempt ? context.resume : this.#work?.get(activationId)?.progress;
         return runSequence(this, action, params, activationId, { ...context, attempt: n, ...(resume === undefined ? {} : { resume }) });
       };
-      const tracked = context.durable === true ? this.#track(activationId, action, payload, context, true) : undefined;
+      const work = this.#work;
+      const tracked = context.durable === true ? work?.track(activationId, action, payload, context, true) : undefined;
       const done = runOnce(attempt).then((record) => this.#settle(record, runOnce));
       if (anonymous) this.#balancer.holdAnonymous(rootNamespace(action.namespace), done);
-      return { activationId, done, durable: this.#durableOf(activationId, tracked, () => this.#track(activationId, action, payload, context, true)) };
+      const durable = work === undefined ? resolvedDurable : work.durableOf(activationId, tracked, () => work.track(activationId, action, payload, context, true));
+      return { activationId, done, durable };
     }
     const exec = action.exec;
     const runtime = this.runtimeFor(exec.kind, annotation(action.annotations, RUNTIME_ANNOTATION));
@@ -271,151 +253,43 @@ export class EngineCore extends EventEmitter<EngineEvents> implements ActionsCon
       ...(context.binding === undefined ? {} : { binding: context.binding }),
       ...(placement === undefined ? {} : { placement }),
     };
+    const work = this.#work;
     // Refused work must not be written down: admission is checked before the acceptance (submit checks it again).
-    if (context.durable === true && context.internal !== true) this.#balancer.checkAdmission(job.namespace, anonymous);
-    const tracked = context.durable === true ? this.#track(activationId, action, payload, context, false) : undefined;
+    if (work !== undefined && context.durable === true && context.internal !== true) this.#balancer.checkAdmission(job.namespace, anonymous);
+    const tracked = context.durable === true ? work?.track(activationId, action, payload, context, false) : undefined;
     const first = this.#balancer.submit(job, {
       internal: context.internal === true,
       anonymous,
       ...(caller?.signal === undefined ? {} : { signal: caller.signal }),
     });
     // Retries skip admission: the invocation was admitted once.
-    const runOnce = (n: number): Promise<StoredActivation> =>
-      n === attempt ? first : this.#balancer.submit({ ...job, attempt: n, started: false }, { internal: true });
+    const runOnce: RunOnce = (n) => (n === attempt ? first : this.#balancer.submit({ ...job, attempt: n, started: false }, { internal: true }));
     const done = first.then((record) => this.#settle(record, runOnce));
     if (this.listenerCount('activation:queued') > 0) this.emit('activation:queued', info(job));
-    return { activationId, done, durable: this.#durableOf(activationId, tracked, () => this.#track(activationId, action, payload, context, job.started)) };
+    const durable = work === undefined ? resolvedDurable : work.durableOf(activationId, tracked, () => work.track(activationId, action, payload, context, job.started));
+    return { activationId, done, durable };
   }
 
-  /** The `durable()` of a started invocation: its acceptance, made now if it was started without one. */
-  #durableOf(activationId: string, tracked: Tracked | undefined, promote: () => Tracked | undefined): () => Promise<void> {
-    if (this.accepted === undefined) return () => Promise.resolve();
-    return () => {
-      const current = tracked ?? this.#tracked.get(activationId) ?? promote();
-      return (current?.acceptance ?? Promise.resolve()).then((refusal) => {
-        if (refusal !== undefined) throw refusal;
-      });
-    };
-  }
-
-  /** Writes the acceptance of an invocation (unless it is a replay, already on disk) and follows it to its end. */
-  #track(activationId: string, action: ActionDoc, payload: unknown, context: StartContext, started: boolean): Tracked | undefined {
-    const log = this.accepted;
-    if (log === undefined) return undefined;
-    const invocation: AcceptedInvocation = {
-      activationId,
-      namespace: rootNamespace(action.namespace),
-      target: context.binding === undefined ? `/${action.namespace}/${action.name}` : `/${context.binding}/${action.name}`,
-      payload: payload ?? {},
-      acceptedAt: context.receivedAt ?? Date.now(),
-      attempts: started ? (context.attempt ?? 1) : (context.attempt ?? 1) - 1,
-      ...(context.resume === undefined ? {} : { progress: context.resume }),
-    };
-    const acceptance: Promise<unknown> =
-      context.replay === true ? Promise.resolve(undefined) : log.accept(invocation).then(() => undefined, (error: unknown) => error);
-    const tracked: Tracked = { invocation, acceptance, attempt: context.attempt ?? 1, ...(context.resume === undefined ? {} : { progress: context.resume }) };
-    this.#tracked.set(activationId, tracked);
-    return tracked;
-  }
-
-  /** The balancer's run: a durable job waits for its acceptance (and does not run without one) and marks its start. */
+  /** The balancer's run: accepted work waits for its acceptance to be on disk, and does not run without one. */
   #run(job: CoreJob): Promise<StoredActivation> {
-    const tracked = this.accepted === undefined ? undefined : this.#tracked.get(job.activationId);
+    const tracked = this.#work?.get(job.activationId);
     if (tracked === undefined) return this.#invoker.run(job);
-    return this.#runAccepted(job, tracked);
+    return tracked.acceptance.then((refusal) =>
+      refusal === undefined ? this.#invoker.run(job) : notRunRecord(job, refusal instanceof Error ? refusal.message : String(refusal)),
+    );
   }
 
-  async #runAccepted(job: CoreJob, tracked: Tracked): Promise<StoredActivation> {
-    const refusal = await tracked.acceptance;
-    if (refusal !== undefined) return notRunRecord(job, refusal instanceof Error ? refusal.message : String(refusal));
-    tracked.attempt = job.attempt;
-    return this.#invoker.run(job);
-  }
-
-  /**
-   * The job has its container: a durable one writes its start down before its code runs, so a crash from here on
-   * makes the next run an annotated re-run, while one that was only waiting for a container replays as a first run.
-   */
-  #beforeStart(job: CoreJob): Promise<void> | undefined {
-    job.started = true;
-    const log = this.accepted;
-    if (log === undefined || !this.#tracked.has(job.activationId)) return undefined;
-    return log.started(job.activationId, job.attempt).catch((error: unknown) => {
-      process.emitWarning(`EdgeWhisk could not note the start of ${job.activationId}: ${String(error)}`, 'EdgeWhiskWarning');
-    });
+  /** Where every finished run goes: stored, or (accepted work) retried, dead-lettered or left for the next engine. */
+  #settle(record: StoredActivation, runOnce: RunOnce): Promise<StoredActivation> {
+    return this.#work === undefined ? this.complete(record) : this.#work.settle(record, runOnce);
   }
 
   sequenceStep(sequenceId: string, progress: SequenceProgress): Promise<void> {
-    const tracked = this.#tracked.get(sequenceId);
-    const log = this.accepted;
-    if (tracked === undefined || log === undefined) return Promise.resolve();
-    return tracked.acceptance.then((refusal) => {
-      if (refusal !== undefined) throw refusal;
-      tracked.progress = progress;
-      return log.progress(sequenceId, progress);
-    });
+    return this.#work?.sequenceStep(sequenceId, progress) ?? Promise.resolve();
   }
 
   async record(activationId: string): Promise<StoredActivation | undefined> {
     return await this.activations.get(activationId);
-  }
-
-  /**
-   * Where every finished run goes. A run that is not an accepted invocation is stored. An accepted one ends its
-   * acceptance in the same commit as its record, unless it ended in a whisk internal error: then it is run again after
-   * a backoff while retries remain, and dead-lettered after the last; if the engine is closing it stays accepted for
-   * the next engine on this store, and its record is not stored (the next run writes the final one).
-   */
-  #settle(record: StoredActivation, runOnce: (attempt: number) => Promise<StoredActivation>): Promise<StoredActivation> {
-    const log = this.accepted;
-    const tracked = log === undefined ? undefined : this.#tracked.get(record.activationId);
-    if (tracked === undefined || log === undefined) return this.complete(record);
-    return tracked.acceptance.then((refusal) => {
-      const id = record.activationId;
-      if (refusal !== undefined) {
-        this.#tracked.delete(id);
-        return this.complete(record);
-      }
-      if (record.response.statusCode !== STATUS.INTERNAL_ERROR) {
-        this.#tracked.delete(id);
-        log.finish(id);
-        return this.complete(record);
-      }
-      if (this.#closed) {
-        this.#tracked.delete(id);
-        return record;
-      }
-      if (tracked.attempt <= this.options.retryLimit) return this.#retry(tracked, record, runOnce);
-      this.#tracked.delete(id);
-      const { invocation } = tracked;
-      log.bury({ ...invocation, attempts: tracked.attempt, failedAt: Date.now(), reason: errorOf(record) });
-      return this.complete(record);
-    });
-  }
-
-  #retry(tracked: Tracked, record: StoredActivation, runOnce: (attempt: number) => Promise<StoredActivation>): Promise<StoredActivation> {
-    const delay = Math.min(this.options.retryBackoff * 2 ** (tracked.attempt - 1), MAX_RETRY_DELAY);
-    return new Promise((resolve) => {
-      const abandon = (): void => {
-        this.#tracked.delete(record.activationId);
-        resolve(record);
-      };
-      const retry: PendingRetry = {
-        timer: setTimeout(() => {
-          this.#retries.delete(retry);
-          tracked.attempt++;
-          let next: Promise<StoredActivation>;
-          try {
-            next = runOnce(tracked.attempt);
-          } catch {
-            return abandon();
-          }
-          resolve(next.then((r) => this.#settle(r, runOnce)));
-        }, delay),
-        abandon,
-      };
-      this.#retries.add(retry);
-    });
   }
 
   /**
@@ -445,11 +319,8 @@ export class EngineCore extends EventEmitter<EngineEvents> implements ActionsCon
   }
 }
 
-/** A record's error text, for a dead letter's reason. */
-function errorOf(record: StoredActivation): string {
-  const result = record.response.result as { error?: unknown } | undefined;
-  return typeof result?.error === 'string' ? result.error : JSON.stringify(result ?? null);
-}
+/** `durable()` of an engine without a durable store: nothing to write. */
+const resolvedDurable = (): Promise<void> => Promise.resolve();
 
 function info(job: InvocationJob): EngineEvents['activation:queued'][0] {
   return {
