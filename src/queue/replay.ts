@@ -15,6 +15,8 @@ import type { AcceptedInvocation, AcceptedLog } from './accepted-log';
 
 export interface ReplayHost extends InvokeContext {
   readonly options: EngineOptions;
+  /** A closing engine stops replaying: what is left stays accepted on disk for the next engine. */
+  readonly closed: boolean;
   readonly activations: ActivationStore;
   /** Stores a finished record and announces it; never rejects. */
   complete(record: StoredActivation): Promise<StoredActivation>;
@@ -36,9 +38,11 @@ export interface ReplaySummary {
 export async function replayAccepted(host: ReplayHost, log: AcceptedLog, now = Date.now()): Promise<ReplaySummary> {
   const counts = { queued: 0, rerun: 0, expired: 0, gone: 0, finished: 0 };
   for (const invocation of log.unfinished()) {
+    if (host.closed) break;
     try {
       counts[await replayOne(host, log, invocation, now)]++;
     } catch (error) {
+      if (isEdgeWhiskError(error, 'EW_ENGINE_CLOSED')) break;
       process.emitWarning(`EdgeWhisk could not replay activation ${invocation.activationId}: ${String(error)}`, 'EdgeWhiskWarning');
     }
   }
@@ -72,6 +76,7 @@ async function replayOne(host: ReplayHost, log: AcceptedLog, invocation: Accepte
       ...(invocation.progress === undefined ? {} : { resume: invocation.progress }),
     });
   } catch (error) {
+    if (isEdgeWhiskError(error, 'EW_ENGINE_CLOSED')) throw error;
     const reason = isEdgeWhiskError(error, 'EW_ENTITY_NOT_FOUND')
       ? ewError('EW_REPLAY_ACTION_GONE', [invocation.target, acceptedAt]).message
       : `The invocation accepted at ${acceptedAt} could not be started again: ${error instanceof Error ? error.message : String(error)}`;

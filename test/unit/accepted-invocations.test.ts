@@ -284,3 +284,21 @@ describe('a full disk', () => {
     opened.db.close();
   });
 });
+
+describe('an engine closed while it replays', () => {
+  it('leaves what it did not start accepted on disk, not dead-lettered', async () => {
+    const store = storeFile();
+    const crash = crashEngine(store, { count: 30, running: 2 });
+    const engine = testEngine({ store, replay: 'manual', memoryBudget: 256 });
+    const replaying = engine.replay();
+    const closing = engine.close(0);
+    await replaying;
+    await closing;
+    const left = acceptedOnDisk(store);
+    expect(left.length).toBeGreaterThan(0);
+    const next = testEngine({ store });
+    expect(await next.deadLetters.list({ count: true })).toEqual({ deadLetters: 0 });
+    const records = await Promise.all(crash.ids.map((id) => finalRecord(next, id)));
+    expect(records.every((r) => r.response.success)).toBe(true);
+  });
+});

@@ -148,3 +148,25 @@ describe('SqliteActivationStore', () => {
     await second.close();
   });
 });
+
+describe('SqliteActivationStore age bound', () => {
+  it('drops records that started longer ago than maxAge when it prunes, never the newest', () => {
+    const store = new SqliteActivationStore({ path: join(folder(), 'age.db'), maxAge: 60_000 });
+    const now = Date.now();
+    const at = (i: number, start: number) => ({ ...record(i), start, end: start + 1 });
+    store.put(at(1, now - 120_000));
+    store.put(at(2, now - 90_000));
+    store.put(at(4, now - 1_000));
+    store.flush();
+    store.prune();
+    expect(store.list({ namespace: 'guest', skip: 0, limit: 10 }).map((r) => r.activationId)).toEqual([record(4).activationId]);
+    // A lone old record is the newest: it stays.
+    const lone = new SqliteActivationStore({ path: join(folder(), 'lone.db'), maxAge: 60_000 });
+    lone.put(at(5, now - 120_000));
+    lone.flush();
+    lone.prune();
+    expect(lone.get(record(5).activationId)).toBeDefined();
+    lone.close();
+    store.close();
+  });
+});
