@@ -63,7 +63,7 @@ function flakyRuntime(failing: () => boolean): Runtime {
     name: 'flaky',
     kinds: inner.kinds,
     create: (spec) => (failing() ? Promise.reject(new Error('the daemon is gone')) : inner.create(spec)),
-    close: () => inner.close?.() ?? Promise.resolve(),
+    close: () => (inner as Runtime).close?.() ?? Promise.resolve(),
   } as Runtime;
 }
 
@@ -106,7 +106,7 @@ describe('accepted invocations', () => {
     await sleep(50);
     expect(acceptedOnDisk(store)).toEqual([]);
     // Exactly one record per id: nothing else was run.
-    expect((await engine.activations.list({ name: 'slow', limit: 200 })).length).toBe(20);
+    expect(((await engine.activations.list({ name: 'slow', limit: 200 })) as unknown[]).length).toBe(20);
   });
 
   it('record what waited past maxReplayAge as expired dead letters, which can be inspected, re-driven and dropped', async () => {
