@@ -4,7 +4,8 @@
  * resources/ folder and loaded once, by the engine node's editor file.
  *
  * The runtime side is src/nodes/lib/editor-feed.ts (what is pushed) and src/nodes/lib/admin-routes.ts (what is
- * fetched): GET edgewhisk/engines, GET edgewhisk/engines/:key/activations[/:id], POST edgewhisk/run.
+ * fetched): GET edgewhisk/engines, GET edgewhisk/engines/:key/activations[/:id], POST edgewhisk/run, and the
+ * engine's dead letters: GET edgewhisk/engines/:key/dead-letters, POST …/dead-letters/:id/redrive, DELETE …/:id.
  */
 (function () {
     'use strict';
@@ -21,6 +22,8 @@
      * the runtime listens to its engines only while someone is looking, and costs them nothing otherwise.
      */
     var WATCH_RENEW_MS = 10000;
+    /** Dead letters listed per engine; the header counts them all. */
+    var MAX_DEAD_LETTERS = 50;
     var STATUS = [
         { text: 'success', cls: 'ew-ok' },
         { text: 'application error', cls: 'ew-app' },
@@ -57,7 +60,13 @@
         '.ew-empty { padding:16px 8px; color:var(--red-ui-secondary-text-color,#777); }',
         '.ew-note { padding:2px 8px; color:#b85c00; }',
         '.ew-run-result { margin-top:6px; } .ew-run-result pre { white-space:pre-wrap; word-break:break-word; max-height:240px; overflow:auto; font-size:11px; }',
-        '.ew-run-head { display:flex; align-items:center; gap:6px; }'
+        '.ew-run-head { display:flex; align-items:center; gap:6px; }',
+        '.ew-dead { flex:none; padding:2px 8px; border-bottom:1px solid var(--red-ui-secondary-border-color,#ddd); max-height:25%; overflow:auto; }',
+        '.ew-dead-head { cursor:pointer; color:#8e2a2a; font-weight:bold; line-height:20px; }',
+        '.ew-dead-row { display:grid; grid-template-columns:1fr auto; gap:0 6px; padding:2px 0; border-top:1px solid var(--red-ui-secondary-border-color,#eee); }',
+        '.ew-dead-row .ew-sub { grid-column:1 / 3; color:var(--red-ui-secondary-text-color,#777); word-break:break-word; }',
+        '.ew-dead-row .ew-name { overflow:hidden; text-overflow:ellipsis; white-space:nowrap; }',
+        '.ew-dead-row .ew-dead-buttons { white-space:nowrap; }'
     ].join('\n');
 
     function escapeHtml(text) {
@@ -116,7 +125,9 @@
     var filters = { action: '', status: 'all', node: 'all' };
     var detailId = null;
     var renderQueued = false;
-    var $root, $engineSelect, $nodeSelect, $stats, $actions, $list, $detail, $note;
+    var $root, $engineSelect, $nodeSelect, $stats, $actions, $list, $detail, $note, $dead;
+    /** Whether the dead-letter list is unfolded (its header always shows when there are any). */
+    var deadOpen = false;
 
     function engineState(key, label) {
         var engine = engines[key];
@@ -154,7 +165,13 @@
         var known = !!engines[message.engine];
         var engine = engineState(message.engine);
         if (!known) { loadEngines(); }
-        (message.entries || []).forEach(function (entry) { keep(engine, entry); });
+        var internal = false;
+        (message.entries || []).forEach(function (entry) {
+            keep(engine, entry);
+            if (entry.state === 'done' && entry.statusCode === 3) { internal = true; }
+        });
+        // A dead letter's final record is a whisk internal error: only then can the list have changed.
+        if (internal && message.engine === selectedEngine) { scheduleDeadLetters(); }
         if (message.stats) { engine.stats = message.stats; }
         if (message.dropped) { engine.dropped += message.dropped; }
         if (!selectedEngine) { selectedEngine = message.engine; refreshEngineSelect(); }
@@ -180,10 +197,66 @@
             });
             if (!selectedEngine && list.length) { selectedEngine = list[0].key; }
             refreshEngineSelect();
+            loadDeadLetters();
             scheduleRender();
         }).fail(function (xhr) {
             showNote(xhr.status === 401 ? 'You do not have permission to see EdgeWhisk activity (edgewhisk.read).' : '');
         });
+    }
+
+    // Accepted invocations that will not finish on their own (src/nodes/lib/admin-routes.ts): after a restart, ones
+    // whose action node is gone; ones that failed for the engine's own reasons more often than its retry limit.
+    function loadDeadLetters() {
+        var key = selectedEngine;
+        var engine = engines[key];
+        if (!engine) { renderDeadLetters(); return; }
+        $.getJSON('edgewhisk/engines/' + encodeURIComponent(key) + '/dead-letters?limit=' + MAX_DEAD_LETTERS).done(function (body) {
+            engine.deadLetters = body.deadLetters;
+            engine.deadCount = body.count;
+            if (key === selectedEngine) { renderDeadLetters(); }
+        });
+    }
+
+    var deadLettersTimer = null;
+    /** At most one reload a second, however many failures arrive. */
+    function scheduleDeadLetters() {
+        if (deadLettersTimer) { return; }
+        deadLettersTimer = setTimeout(function () { deadLettersTimer = null; loadDeadLetters(); }, 1000);
+    }
+
+    function renderDeadLetters() {
+        if (!$dead) { return; }
+        var engine = engines[selectedEngine];
+        var letters = (engine && engine.deadLetters) || [];
+        var count = (engine && engine.deadCount) || 0;
+        if (count === 0) { $dead.hide().empty(); return; }
+        var html = '<div class="ew-dead-head" title="accepted invocations that will not finish on their own">' +
+            '<i class="fa fa-caret-' + (deadOpen ? 'down' : 'right') + '"></i> Dead letters (' + count + ')</div>';
+        if (deadOpen) {
+            html += letters.map(function (d) {
+                return '<div class="ew-dead-row" data-dead="' + escapeHtml(d.activationId) + '">' +
+                    '<span class="ew-name" title="' + escapeHtml(d.activationId) + '">' + escapeHtml(d.action) + '</span>' +
+                    '<span class="ew-dead-buttons">' +
+                    '<button type="button" class="red-ui-button red-ui-button-small ew-redrive" title="run it again, as a new activation">Run again</button> ' +
+                    '<button type="button" class="red-ui-button red-ui-button-small ew-drop" title="drop it (its record stays)">Drop</button></span>' +
+                    '<span class="ew-sub">accepted ' + escapeHtml(new Date(d.acceptedAt).toLocaleString()) + ' · ' + d.attempts + ' attempt' + (d.attempts === 1 ? '' : 's') +
+                    ' · ' + escapeHtml(d.reason) + '</span></div>';
+            }).join('') + (count > letters.length ? '<div class="ew-empty">' + (count - letters.length) + ' more not shown</div>' : '');
+        }
+        $dead.html(html).show();
+    }
+
+    function deadLetterAction(id, method, path) {
+        var key = selectedEngine;
+        $.ajax({ url: 'edgewhisk/engines/' + encodeURIComponent(key) + '/dead-letters/' + encodeURIComponent(id) + path, method: method, dataType: 'json' })
+            .done(function (body) {
+                if (body.activationId) { RED.notify('Running again as ' + body.activationId, { type: 'success', timeout: 3000 }); }
+            })
+            .fail(function (xhr) {
+                var message = xhr.status === 401 ? 'You do not have permission to change dead letters (edgewhisk.write).' : (xhr.responseJSON && xhr.responseJSON.error) || xhr.statusText || 'The request failed.';
+                RED.notify(message, 'error');
+            })
+            .always(loadDeadLetters);
     }
 
     function showNote(text) { $note.text(text || '').toggle(!!text); }
@@ -349,6 +422,7 @@
         $engineSelect = $('<select class="ew-engine" title="engine"></select>').appendTo($toolbar).on('change', function () {
             selectedEngine = $(this).val();
             closeDetail();
+            loadDeadLetters();
         });
         $('<select class="ew-filter-status" title="status"><option value="all">any status</option><option value="active">queued or running</option><option value="success">success</option><option value="failed">failed</option></select>')
             .appendTo($toolbar).on('change', function () { filters.status = $(this).val(); scheduleRender(); });
@@ -364,6 +438,7 @@
         });
         $note = $('<div class="ew-note"></div>').hide().appendTo($root);
         $stats = $('<div class="ew-stats"></div>').appendTo($root);
+        $dead = $('<div class="ew-dead"></div>').hide().appendTo($root);
         $actions = $('<div class="ew-actions"></div>').appendTo($root);
         $list = $('<div class="ew-list"></div>').appendTo($root);
         $detail = $('<div class="ew-detail"></div>').hide().appendTo($root);
@@ -374,6 +449,9 @@
             $root.find('.ew-filter-action').val(filters.action);
             scheduleRender();
         });
+        $dead.on('click', '.ew-dead-head', function () { deadOpen = !deadOpen; renderDeadLetters(); });
+        $dead.on('click', '.ew-redrive', function () { deadLetterAction($(this).closest('[data-dead]').attr('data-dead'), 'POST', '/redrive'); });
+        $dead.on('click', '.ew-drop', function () { deadLetterAction($(this).closest('[data-dead]').attr('data-dead'), 'DELETE', ''); });
         $detail.on('click', '.ew-back', closeDetail);
         $detail.on('click', '[data-open]', function () { showDetail($(this).attr('data-open')); });
         $detail.on('click', '[data-reveal]', function () { RED.view.reveal($(this).attr('data-reveal')); });

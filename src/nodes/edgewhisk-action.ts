@@ -11,7 +11,7 @@ import type { ActionOptions } from '../api/actions-api';
 import { isValidEntityName } from '../entities/names';
 import { isValidMain } from '../entities/validate';
 import { DEFAULT_NODE_KIND, RETIRED_NODE_KINDS } from '../runtimes/node-kinds';
-import { claimActionName, forgetNode, releaseActionName, renamedFrom, type EngineLease } from './lib/engine-registry';
+import { claimActionName, forgetNode, noteDefinition, releaseActionName, renamedFrom, type EngineLease } from './lib/engine-registry';
 import { noteOrigin } from './lib/activation-origins';
 import { leaseEngineFor } from './lib/engine-source';
 import { ActivationError, asError, errorStatus, isMissingEntity, shortText } from './lib/node-errors';
@@ -208,6 +208,8 @@ export default function register(RED: RedApi): void {
         defined = undefined;
         throw error;
       });
+      // A replay after a restart waits for it: what was accepted runs the action as this node now defines it.
+      noteDefinition(engine, defined);
       return defined;
     };
 

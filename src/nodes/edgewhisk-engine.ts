@@ -2,7 +2,7 @@
  * `edgewhisk-engine` (config node): one engine with its settings, started lazily by the first node that needs it
  * and closed on redeploy or shutdown within Node-RED's 15 s close timeout.
  */
-import { createEngine, type Engine, type EngineConfig } from '../engine';
+import type { Engine, EngineConfig } from '../engine';
 import { createRestApi } from '../rest/rest-api';
 import { mountApi, normaliseApiPath } from './lib/api-mount';
 import { RemoteEngine } from '../remote/remote-engine';
@@ -11,6 +11,7 @@ import type { NodeEngine } from './lib/node-engine';
 import { reportRuntime } from './lib/runtime-reports';
 import { registerAdminRoutes } from './lib/admin-routes';
 import { listenForWatchers, watchEngine } from './lib/editor-feed';
+import { followFlows, openEngine } from './lib/engine-store';
 import type { EngineLease, RuntimeRefusal } from './lib/engine-registry';
 import type { EngineProvider } from './lib/engine-source';
 import type { Node, NodeDef, NodeStatus, RedApi } from './lib/red-types';
@@ -85,9 +86,14 @@ function withoutDocker(config: EngineConfig): EngineConfig {
 }
 
 export default function register(RED: RedApi): void {
-  function EdgeWhiskEngineNode(this: Node & EngineProvider & { credentials?: { apiKey?: string; apiAuth?: string } }, def: EngineNodeDef): void {
+  function EdgeWhiskEngineNode(
+    this: Node & EngineProvider & { remote?: boolean; credentials?: { apiKey?: string; apiAuth?: string } },
+    def: EngineNodeDef,
+  ): void {
     RED.nodes.createNode(this, def);
     const remote = def.mode === 'remote';
+    // The editor routes answer for a remote engine without one (it has no dead letters here).
+    this.remote = remote;
     const requested = engineConfigFromNode(def);
     // The gate is decided once, at deploy: settings.js does not change while Node-RED runs.
     const gate = wantsDocker(def) ? dockerGate(RED.settings) : undefined;
@@ -120,6 +126,7 @@ export default function register(RED: RedApi): void {
     const apiKey = this.credentials?.apiKey ?? '';
     const closeSeconds = integer(def.closeTimeout);
     const closeMs = closeSeconds === undefined || Number.isNaN(closeSeconds) ? CLOSE_BUDGET_MS : Math.min(Math.max(closeSeconds, 0) * 1000, CLOSE_BUDGET_MS);
+    const label = def.name !== undefined && def.name !== '' ? def.name : 'engine';
     let engine: NodeEngine | undefined;
     let closed = false;
     let unmount: (() => void) | undefined;
@@ -147,10 +154,14 @@ export default function register(RED: RedApi): void {
     };
     const start = (): NodeEngine => {
       if (remote) return new RemoteEngine({ apihost: def.apihost ?? '', apiKey, ignoreCerts: def.ignoreCerts === true }) satisfies NodeEngine;
-      const embedded = createEngine({ ...config, closeTimeout: closeMs });
+      // Its own database under the user directory: what it accepted outlives a restart (lib/engine-store.ts).
+      const embedded = openEngine(
+        { ...config, closeTimeout: closeMs },
+        { settings: RED.settings, events: RED.events, file: this.id, label: `engine '${label}'`, log: { log: (m) => this.log(m), warn: (m) => this.warn(m) } },
+      );
       // Image pulls and runtime warnings reach the editor through this node; between pulls it shows the gate's status.
       unlisten = reportRuntime(embedded, this, () => baseStatus);
-      unwatch = watchEngine(embedded, { key: this.id, label: def.name !== undefined && def.name !== '' ? def.name : 'engine' }, RED.comms);
+      unwatch = watchEngine(embedded, { key: this.id, label }, RED.comms);
       if (def.exposeApi === true) expose(embedded);
       return embedded;
     };
@@ -192,6 +203,8 @@ export default function register(RED: RedApi): void {
   // The sidebar's and the action dialog's routes: registered by the module every flow with EdgeWhisk loads.
   registerAdminRoutes(RED);
   listenForWatchers(RED.events);
+  // Before any flow starts: engines replay once their flows have (lib/engine-store.ts).
+  followFlows(RED.events);
   const gate = dockerGate(RED.settings);
   RED.nodes.registerType('edgewhisk-engine', EdgeWhiskEngineNode as unknown as new (def: NodeDef) => unknown, {
     credentials: { apiKey: { type: 'password' }, apiAuth: { type: 'password' } },

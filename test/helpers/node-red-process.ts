@@ -18,13 +18,25 @@ export interface NodeRedProcess {
   readonly userDir: string;
   /** Everything the process wrote to stdout and stderr so far. */
   output(): string;
+  /** Ends the process and removes its user directory. */
   stop(): Promise<void>;
+  /** Ends the process at once with SIGKILL, as a crash or a power cut would; the user directory stays. */
+  kill(): Promise<void>;
+  /** Starts Node-RED again on the same user directory and port (killing it first if it runs). */
+  restart(options?: NodeRedRestartOptions): Promise<void>;
+}
+
+export interface NodeRedRestartOptions {
+  /** Flows to start with instead of the saved ones: as if they had been edited while Node-RED was down. */
+  readonly flows?: readonly object[];
 }
 
 export interface NodeRedProcessOptions {
   readonly flows?: readonly object[];
   /** Extra settings.js properties, as JavaScript source (e.g. an adminAuth block). */
   readonly settings?: string;
+  /** Files to write into the user directory before Node-RED starts (e.g. flows_cred.json), by relative path. */
+  readonly files?: Readonly<Record<string, string>>;
 }
 
 export function freePort(): Promise<number> {
@@ -52,6 +64,10 @@ export async function startNodeRed(options: NodeRedProcessOptions = {}): Promise
   symlinkSync(ROOT, join(userDir, 'node_modules', 'node-red-contrib-edgewhisk'), 'dir');
   writeFileSync(join(userDir, 'package.json'), JSON.stringify({ name: 'edgewhisk-test-user-dir', private: true, dependencies: { 'node-red-contrib-edgewhisk': '*' } }));
   writeFileSync(join(userDir, 'flows.json'), JSON.stringify(options.flows ?? []));
+  for (const [path, text] of Object.entries(options.files ?? {})) {
+    mkdirSync(dirname(join(userDir, path)), { recursive: true });
+    writeFileSync(join(userDir, path), text);
+  }
   const port = await freePort();
   writeFileSync(
     join(userDir, 'settings.js'),
@@ -68,39 +84,61 @@ export async function startNodeRed(options: NodeRedProcessOptions = {}): Promise
 `,
   );
   const red = join(dirname(NODE_RED_MAIN), '..', 'red.js');
-  const child: ChildProcess = spawn(process.execPath, [red, '--userDir', userDir, '--settings', join(userDir, 'settings.js')], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
   const url = `http://127.0.0.1:${port}`;
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Node-RED did not start within 60 s:\n${output}`)), 60_000);
-    const check = setInterval(() => {
-      if (/Started flows/.test(output)) {
+  let child: ChildProcess;
+  let output = '';
+  /** Starts the process on the user directory and resolves once its flows have started. */
+  const launch = async (): Promise<void> => {
+    const proc = spawn(process.execPath, [red, '--userDir', userDir, '--settings', join(userDir, 'settings.js')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = proc;
+    // What this run wrote: an earlier run's "Started flows" must not count.
+    let run = '';
+    proc.stdout?.on('data', (d: Buffer) => ((run += d.toString()), (output += d.toString())));
+    proc.stderr?.on('data', (d: Buffer) => ((run += d.toString()), (output += d.toString())));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`Node-RED did not start within 60 s:\n${run}`)), 60_000);
+      const check = setInterval(() => {
+        if (/Started flows/.test(run)) {
+          clearTimeout(timer);
+          clearInterval(check);
+          resolve();
+        }
+      }, 50);
+      proc.once('exit', (code) => {
         clearTimeout(timer);
         clearInterval(check);
-        resolve();
-      }
-    }, 50);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      clearInterval(check);
-      reject(new Error(`Node-RED exited with ${code}:\n${output}`));
+        reject(new Error(`Node-RED exited with ${code}:\n${run}`));
+      });
     });
-  });
+  };
+  const exited = (): boolean => child.exitCode !== null || child.signalCode !== null;
+  const kill = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      if (exited()) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  await launch();
   let stopped: Promise<void> | undefined;
   return {
     url,
     userDir,
     output: () => output,
+    kill,
+    restart: async (again: NodeRedRestartOptions = {}) => {
+      await kill();
+      if (again.flows !== undefined) writeFileSync(join(userDir, 'flows.json'), JSON.stringify(again.flows));
+      output += '\n--- restarted ---\n';
+      await launch();
+    },
     stop: () =>
       (stopped ??= new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        if (exited()) return resolve();
+        const hard = setTimeout(() => child.kill('SIGKILL'), 20_000);
         child.once('exit', () => {
-          clearTimeout(kill);
+          clearTimeout(hard);
           resolve();
         });
         child.kill('SIGTERM');

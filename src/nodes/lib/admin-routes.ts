@@ -6,6 +6,9 @@
  *   GET  /edgewhisk/engines                      the running engines, with queue, pool and memory figures
  *   GET  /edgewhisk/engines/:key/activations     in-flight and recent activations (?limit=, at most 200)
  *   GET  /edgewhisk/engines/:key/activations/:id one record: result, logs, annotations, and what caused it
+ *   GET  /edgewhisk/engines/:key/dead-letters    accepted invocations that will not finish on their own (?limit=)
+ *   POST /edgewhisk/engines/:key/dead-letters/:id/redrive   runs one again (write), as a new activation
+ *   DELETE /edgewhisk/engines/:key/dead-letters/:id         drops one (write); its record stays
  *   POST /edgewhisk/run                          runs the action dialog's code before deploy (see draft-run.ts)
  */
 import { isEdgeWhiskError, ewError } from '../../errors';
@@ -13,6 +16,7 @@ import { parseDraft, runDraft } from './draft-run';
 import { doneEntry, feedFor, liveFeeds, type EngineFeed } from './editor-feed';
 import { engineFor, isEngineProvider, SHARED_ENGINE_KEY } from './engine-source';
 import type { EngineLease } from './engine-registry';
+import type { DeadLetter } from '../../queue/accepted-log';
 import type { AdminHandler, AdminRequest, AdminResponse, RedApi } from './red-types';
 
 export const ADMIN_PREFIX = '/edgewhisk';
@@ -48,6 +52,21 @@ function listLimit(value: unknown): number {
   return Math.min(Math.max(n, 0), MAX_LIST);
 }
 
+/** A remote engine's node: its dead letters, if any, are the OpenWhisk deployment's business, not this editor's. */
+function isRemoteEngine(RED: RedApi, key: string): boolean {
+  const node = RED.nodes.getNode(key);
+  return isEngineProvider(node) && (node as { remote?: unknown }).remote === true;
+}
+
+/**
+ * A dead letter as the sidebar shows it. The payload is left out: activation records do not keep parameters (as in
+ * OpenWhisk), and the editor shows no more of an invocation than its record does; a re-drive uses it all the same.
+ */
+function letterView(letter: DeadLetter): Omit<DeadLetter, 'payload'> & { action: string } {
+  const { payload: _payload, ...rest } = letter;
+  return { ...rest, action: letter.target.split('/').filter((p) => p !== '').slice(1).join('/') };
+}
+
 /** The engine a draft runs on: the selected config node's (deployed), or the shared default engine. */
 function leaseFor(RED: RedApi, key: unknown): EngineLease {
   if (key === undefined || key === '' || key === SHARED_ENGINE_KEY) return engineFor(RED, '');
@@ -80,6 +99,32 @@ export function registerAdminRoutes(RED: RedApi): void {
     const feed = feedOrThrow(String(req.params['key']));
     const activation = await feed.engine.activations.get(String(req.params['id']));
     return { activation, entry: feed.withOrigin(doneEntry(activation)) };
+  }));
+
+  app.get(`${ADMIN_PREFIX}/engines/:key/dead-letters`, read, route(async (req) => {
+    const key = String(req.params['key']);
+    if (feedFor(key) === undefined && isRemoteEngine(RED, key)) return { engine: key, count: 0, deadLetters: [] };
+    const dead = feedOrThrow(key).engine.deadLetters;
+    const { deadLetters: count } = await dead.list({ count: true });
+    const letters = await dead.list({ limit: listLimit(req.query['limit']) });
+    return { engine: key, count, deadLetters: letters.map(letterView) };
+  }));
+
+  app.post(`${ADMIN_PREFIX}/engines/:key/dead-letters/:id/redrive`, write, route(async (req) => {
+    const key = String(req.params['key']);
+    const id = String(req.params['id']);
+    if (feedFor(key) === undefined && isRemoteEngine(RED, key)) throw ewError('EW_DEAD_LETTER_NOT_FOUND', [id]);
+    const feed = feedOrThrow(key);
+    const redriven = await feed.engine.deadLetters.redrive(id);
+    return { engine: key, ...redriven };
+  }));
+
+  app.delete(`${ADMIN_PREFIX}/engines/:key/dead-letters/:id`, write, route(async (req) => {
+    const key = String(req.params['key']);
+    const id = String(req.params['id']);
+    if (feedFor(key) === undefined && isRemoteEngine(RED, key)) throw ewError('EW_DEAD_LETTER_NOT_FOUND', [id]);
+    const letter = await feedOrThrow(key).engine.deadLetters.delete(id);
+    return { engine: key, deadLetter: letterView(letter) };
   }));
 
   app.post(`${ADMIN_PREFIX}/run`, write, route(async (req) => {

@@ -13,6 +13,8 @@ const SHARED_GRACE_MS = 5_000;
 let shared: Engine | undefined;
 let sharedRefs = 0;
 let sharedTimer: NodeJS.Timeout | undefined;
+/** The previous shared engine's close: the next one on the same store replays only after it (see engine-store.ts). */
+let sharedClosing: Promise<void> = Promise.resolve();
 
 /** A runtime an engine node asked for and Node-RED's settings refused (Docker without adminAuth). */
 export interface RuntimeRefusal {
@@ -33,12 +35,15 @@ export interface EngineLease {
   release(): Promise<void>;
 }
 
-export function acquireSharedEngine(config: EngineConfig = {}): EngineLease & { readonly engine: Engine } {
+/** Makes the shared engine; `previousClosed` resolves once the one before it has closed. */
+export type SharedEngineFactory = (config: EngineConfig, previousClosed: Promise<void>) => Engine;
+
+export function acquireSharedEngine(config: EngineConfig = {}, create: SharedEngineFactory = (c) => createEngine(c)): EngineLease & { readonly engine: Engine } {
   if (sharedTimer !== undefined) {
     clearTimeout(sharedTimer);
     sharedTimer = undefined;
   }
-  if (shared === undefined || shared.closed) shared = createEngine(config);
+  if (shared === undefined || shared.closed) shared = create(config, sharedClosing);
   const engine = shared;
   sharedRefs++;
   let released = false;
@@ -53,7 +58,7 @@ export function acquireSharedEngine(config: EngineConfig = {}): EngineLease & { 
         sharedTimer = undefined;
         if (sharedRefs === 0 && shared === engine) {
           shared = undefined;
-          engine.close().catch(() => undefined);
+          sharedClosing = engine.close().catch(() => undefined);
         }
       }, SHARED_GRACE_MS);
       sharedTimer.unref();
@@ -68,7 +73,9 @@ export async function closeSharedEngine(): Promise<void> {
   const engine = shared;
   shared = undefined;
   sharedRefs = 0;
-  await engine?.close(2_000);
+  const closing = engine?.close(2_000) ?? Promise.resolve();
+  sharedClosing = closing.catch(() => undefined);
+  await closing;
 }
 
 // Action names are unique per engine: the first node to claim a name owns it until it closes.
@@ -122,4 +129,48 @@ export function renamedFrom(engine: NodeEngine, nodeId: string, name: string): s
 /** Forgets a node that was removed from the flows (its action is deleted with it). */
 export function forgetNode(engine: NodeEngine, nodeId: string): void {
   lastNames.get(engine)?.delete(nodeId);
+}
+
+// The definitions action nodes have started, per engine: a replay waits for them, so what was accepted runs the
+// action as the flows now define it.
+const definitions = new WeakMap<NodeEngine, Set<Promise<unknown>>>();
+
+/** Notes an action definition in progress (it is forgotten once settled). */
+export function noteDefinition(engine: NodeEngine, definition: Promise<unknown>): void {
+  let pending = definitions.get(engine);
+  if (pending === undefined) {
+    pending = new Set();
+    definitions.set(engine, pending);
+  }
+  const set = pending;
+  set.add(definition);
+  const forget = (): void => void set.delete(definition);
+  definition.then(forget, forget);
+}
+
+/** Resolves once the definitions in progress have settled, however they end. */
+export async function settleDefinitions(engine: NodeEngine): Promise<void> {
+  await Promise.allSettled([...(definitions.get(engine) ?? [])]);
+}
+
+/** The annotation action nodes mark their actions with (edgewhisk-action.ts). */
+const NODE_ANNOTATION = 'edgewhisk-node';
+
+/**
+ * Deletes the actions an action node defined and no deployed node defines any more: with a durable store they
+ * outlive the node (a node removed while Node-RED was down, or whose close could not delete it), and would otherwise
+ * linger in the engine, invisible in the flows, and run what was accepted for them. Actions made otherwise (the
+ * REST API) are left alone. Returns the names deleted.
+ */
+export async function sweepOrphanActions(engine: Engine): Promise<string[]> {
+  const orphans: string[] = [];
+  const total = (await engine.actions.list({ count: true })).actions;
+  for (let skip = 0; skip < total; skip += 200) {
+    for (const action of await engine.actions.list({ skip, limit: 200 })) {
+      const byNode = action.annotations.some((a) => a.key === NODE_ANNOTATION);
+      if (byNode && ownerOf(engine, action.name) === undefined) orphans.push(action.name);
+    }
+  }
+  for (const name of orphans) await engine.actions.delete({ name }).catch(() => undefined);
+  return orphans;
 }

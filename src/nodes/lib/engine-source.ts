@@ -1,6 +1,7 @@
 /** Resolves the engine for a node: its configured `edgewhisk-engine` node, or the shared default engine. */
 import { watchEngine } from './editor-feed';
 import { acquireSharedEngine, type EngineLease } from './engine-registry';
+import { followFlows, openEngine } from './engine-store';
 import type { Node, RedApi } from './red-types';
 
 /** What an `edgewhisk-engine` config node offers the nodes that use it. */
@@ -19,7 +20,17 @@ export function engineFor(RED: RedApi, configId: unknown): EngineLease {
     if (!isEngineProvider(provider)) throw new Error(`The selected EdgeWhisk engine (${configId}) is not deployed.`);
     return provider.acquire();
   }
-  const lease = acquireSharedEngine();
+  followFlows(RED.events);
+  const lease = acquireSharedEngine({}, (config, previousClosed) =>
+    openEngine(config, {
+      settings: RED.settings,
+      events: RED.events,
+      file: SHARED_STORE,
+      label: 'default engine',
+      log: { log: (m) => RED.log.info(m), warn: (m) => RED.log.warn(m) },
+      after: previousClosed,
+    }),
+  );
   // Once per shared engine: the feed stops by itself when the engine closes.
   watchEngine(lease.engine, { key: SHARED_ENGINE_KEY, label: 'default engine' }, RED.comms);
   return lease;
@@ -27,6 +38,8 @@ export function engineFor(RED: RedApi, configId: unknown): EngineLease {
 
 /** What the editor calls the shared engine of nodes that select none. */
 export const SHARED_ENGINE_KEY = 'default';
+/** The shared engine's database under `<userDir>/edgewhisk/` (engine nodes' are named by their id). */
+export const SHARED_STORE = 'shared';
 
 /**
  * The lease for a node's engine, or `undefined` after reporting why there is none on the node (a deploy-time error

@@ -92,4 +92,5 @@ export type AdminHandler = (req: AdminRequest, res: AdminResponse, next: (error?
 export interface AdminApp {
   get(path: string, ...handlers: AdminHandler[]): unknown;
   post(path: string, ...handlers: AdminHandler[]): unknown;
+  delete(path: string, ...handlers: AdminHandler[]): unknown;
 }
