@@ -168,7 +168,10 @@ export async function sweepOrphanActions(engine: Engine): Promise<string[]> {
   for (let skip = 0; skip < total; skip += 200) {
     for (const action of await engine.actions.list({ skip, limit: 200 })) {
       const byNode = action.annotations.some((a) => a.key === NODE_ANNOTATION);
-      if (byNode && ownerOf(engine, action.name) === undefined) orphans.push(action.name);
+      // An action in a package is named `pkg/name` by its node, as in the engine's API.
+      const slash = action.namespace.indexOf('/');
+      const name = slash < 0 ? action.name : `${action.namespace.slice(slash + 1)}/${action.name}`;
+      if (byNode && ownerOf(engine, name) === undefined) orphans.push(name);
     }
   }
   for (const name of orphans) await engine.actions.delete({ name }).catch(() => undefined);
