@@ -254,7 +254,7 @@
             })
             .fail(function (xhr) {
                 var message = xhr.status === 401 ? 'You do not have permission to change dead letters (edgewhisk.write).' : (xhr.responseJSON && xhr.responseJSON.error) || xhr.statusText || 'The request failed.';
-                RED.notify(message, 'error');
+                RED.notify(escapeHtml(message), 'error');
             })
             .always(loadDeadLetters);
     }

@@ -185,6 +185,10 @@ export const ERROR_CODES = {
     (target: string, acceptedAt: string) => `The action '${target}' of the invocation accepted at ${acceptedAt} no longer exists; it was not run. It is kept as a dead letter.`,
   ),
   EW_DEAD_LETTER_NOT_FOUND: spec(404, (id: string) => `No dead letter with activation id '${id}'.`),
+  EW_DEAD_LETTER_ACTION_GONE: spec(
+    404,
+    (target: string) => `The action '${target}' of this dead letter does not exist: define it again, then run the dead letter again. The dead letter is kept.`,
+  ),
 
   // Docker runtime
   // The runtime's own failure (a daemon that does not answer), reported as a gateway timeout: the daemon is upstream.

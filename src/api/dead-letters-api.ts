@@ -7,7 +7,7 @@
  */
 import type { DeadLettersContext } from '../engine-context';
 import { resolveAction } from '../entities/resolve-action';
-import { ewError } from '../errors';
+import { ewError, isEdgeWhiskError } from '../errors';
 import type { DeadLetter } from '../queue/accepted-log';
 import { listWindow, type ListOptions } from './list-options';
 
@@ -51,7 +51,14 @@ export class DeadLettersApi {
   async redrive(options: IdOptions): Promise<{ activationId: string; deadLetter: string }> {
     const letter = await this.get(options);
     const core = this.#core;
-    const { action, binding } = resolveAction(core.entities, core.name(letter.target));
+    let resolved: ReturnType<typeof resolveAction>;
+    try {
+      resolved = resolveAction(core.entities, core.name(letter.target));
+    } catch (error) {
+      if (isEdgeWhiskError(error, 'EW_ENTITY_NOT_FOUND')) throw ewError('EW_DEAD_LETTER_ACTION_GONE', [letter.target]);
+      throw error;
+    }
+    const { action, binding } = resolved;
     const started = core.start(action, letter.payload, { durable: true, ...(binding === undefined ? {} : { binding }) });
     await started.durable();
     core.accepted?.removeDeadLetter(letter.activationId);

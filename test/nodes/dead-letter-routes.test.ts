@@ -160,6 +160,7 @@ describe('dead-letter routes', () => {
     expect(await engine.json()).toMatchObject({ code: 'EW_EDITOR_ENGINE_UNKNOWN' });
     const gone = await call('POST', `${LIST}/${ids[0] as string}/redrive`, 'admin');
     expect(gone.status).toBe(404);
+    expect(await gone.json()).toMatchObject({ code: 'EW_DEAD_LETTER_ACTION_GONE' });
     expect(((await (await call('GET', LIST, 'viewer')).json()) as Listed).count).toBe(MESSAGES);
   });
 

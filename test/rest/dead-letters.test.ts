@@ -43,6 +43,7 @@ describe('dead letters over REST', () => {
     // Re-driving needs the action: 404 with OpenWhisk's message while it is gone, and the dead letter stays.
     const refused = await api('POST', `deadletters/${crash.ids[0]}`);
     expect(refused.status).toBe(404);
+    expect(refused.json()).toMatchObject({ error: expect.stringContaining("The action '/guest/slow' of this dead letter does not exist") });
     expect((await api('GET', 'deadletters?count=true')).json()).toEqual({ deadLetters: 3 });
     await engine.actions.create({ name: 'slow', action: 'function main(p) { return { again: p.i }; }' });
     const redriven = await api('POST', `deadletters/${crash.ids[0]}`);
