@@ -102,7 +102,7 @@ const t0 = Date.now();
 console.error(`EdgeWhisk benchmarks (${quick ? 'quick' : 'full'}, ${rounds} round${rounds === 1 ? '' : 's'}) on ${facts.cpuModel}, ${facts.cores} cores, Node ${facts.node}`);
 if (facts.loadAvgAtStart[0] > 0.5) console.error(`warning: load average ${facts.loadAvgAtStart[0]} at start: the machine is busy, expect noise`);
 
-const emptyRaw = () => ({ invoke: [], backlog: { small: [], large: [] }, cold: { cold: [], prewarm: [], bare: [] }, flow: [], process: [], rest: [], docker: [] });
+const emptyRaw = () => ({ invoke: [], backlog: { small: [], large: [] }, cold: { cold: [], prewarm: [], bare: [] }, flow: [], process: [], rest: [], durable: [], docker: [] });
 const raw = emptyRaw();
 const withDocker = args['no-docker'] !== true;
 const owProxy = typeof args['ow-proxy'] === 'string' ? args['ow-proxy'] : process.env.EW_OPENWHISK_PROXY;
@@ -125,6 +125,7 @@ async function round(r, node, into, docker) {
   into.flow.push(await runChild('flow.bench.mjs', [...q, `--round=${r}`], node));
   into.rest.push(await runChild('rest.bench.mjs', [...q, `--round=${r}`], node));
   into.process.push(await runChild('process.bench.mjs', [...q, `--round=${r}`, ...(owProxy ? [`--ow-proxy=${owProxy}`] : [])], node));
+  into.durable.push(await runChild('durable-store.bench.mjs', [...q, `--round=${r}`], node));
   if (docker) into.docker.push(await runChild('docker.bench.mjs', [...q, `--round=${r}`], node));
 }
 
@@ -229,6 +230,47 @@ function figures(raw) {
     restC32: get(raw.rest, 'http.c32PerSec'),
     restEngineP50: get(raw.rest, 'engine.p50us'),
     restEngineC32: get(raw.rest, 'engine.c32PerSec'),
+    dsFdatasyncP50: get(raw.durable, 'physical.fdatasync.p50'),
+    dsFdatasyncP99: get(raw.durable, 'physical.fdatasync.p99'),
+    dsFsyncP50: get(raw.durable, 'physical.fsync.p50'),
+    dsFsyncP99: get(raw.durable, 'physical.fsync.p99'),
+    dsCommitP50: get(raw.durable, 'physical.sqliteCommit.p50'),
+    dsCommitP99: get(raw.durable, 'physical.sqliteCommit.p99'),
+    dsSporMemP50: get(raw.durable, 'sporadic.memory.p50'),
+    dsSporMemP99: get(raw.durable, 'sporadic.memory.p99'),
+    dsSporDurP50: get(raw.durable, 'sporadic.durable.p50'),
+    dsSporDurP99: get(raw.durable, 'sporadic.durable.p99'),
+    dsSporDiffP50: get(raw.durable, 'sporadic.durableMinusMemoryP50'),
+    dsSporDiffP99: get(raw.durable, 'sporadic.durableMinusMemoryP99'),
+    dsSporFsyncP50: get(raw.durable, 'sporadic.fsync.p50'),
+    dsSporCommitP50: get(raw.durable, 'sporadic.sqliteCommit.p50'),
+    dsMemNb: get(raw.durable, 'c32.memoryNonBlocking'),
+    dsDurNb: get(raw.durable, 'c32.durableNonBlocking'),
+    dsNbRatio: get(raw.durable, 'c32.nonBlockingRatio'),
+    dsMemB: get(raw.durable, 'c32.memoryBlocking'),
+    dsDurB: get(raw.durable, 'c32.durableBlocking'),
+    dsBRatio: get(raw.durable, 'c32.blockingRatio'),
+    dsWriteBytes: get(raw.durable, 'bytes.writeBytesPerActivation'),
+    dsWchar: get(raw.durable, 'bytes.wcharPerActivation'),
+    dsCommits: get(raw.durable, 'bytes.commitsPerActivation'),
+    dsAutocommits: get(raw.durable, 'bytes.autocommitsPerActivation'),
+    dsFirstDb: get(raw.durable, 'bytes.afterFirstRetention.db'),
+    dsFirstWal: get(raw.durable, 'bytes.afterFirstRetention.wal'),
+    dsEndDb: get(raw.durable, 'bytes.atEnd.db'),
+    dsEndWal: get(raw.durable, 'bytes.atEnd.wal'),
+    dsBlMemAccept: get(raw.durable, 'backlog.memory.acceptSeconds'),
+    dsBlMemTotal: get(raw.durable, 'backlog.memory.totalSeconds'),
+    dsBlMemPeak: get(raw.durable, 'backlog.memory.rss.peak') / 2 ** 20,
+    dsBlDurAccept: get(raw.durable, 'backlog.durable.acceptSeconds'),
+    dsBlDurClose: get(raw.durable, 'backlog.durable.closeSeconds'),
+    dsBlDurReplay: get(raw.durable, 'backlog.durable.replaySeconds'),
+    dsBlDurDrain: get(raw.durable, 'backlog.durable.drainSeconds'),
+    dsBlDurReplayed: get(raw.durable, 'backlog.durable.replayed'),
+    dsBlDurPeak: get(raw.durable, 'backlog.durable.rss.peak') / 2 ** 20,
+    dsBlDurAcceptDb: get(raw.durable, 'backlog.durable.afterAccept.db'),
+    dsBlDurAcceptWal: get(raw.durable, 'backlog.durable.afterAccept.wal'),
+    dsBlDurDrainDb: get(raw.durable, 'backlog.durable.afterDrain.db'),
+    dsBlDurDrainWal: get(raw.durable, 'backlog.durable.afterDrain.wal'),
   };
 }
 const F = figures(raw);
@@ -239,7 +281,8 @@ const ow = owMeasured ? { listen: F.owListen, answer: F.owAnswer, runP50: F.owRu
 const errors =
   raw.invoke.reduce((a, x) => a + x.errors, 0) +
   [...raw.backlog.small, ...raw.backlog.large].reduce((a, x) => a + x.failed + x.rejected, 0) +
-  Object.values(raw.cold).flat().reduce((a, x) => a + x.errors, 0);
+  Object.values(raw.cold).flat().reduce((a, x) => a + x.errors, 0) +
+  raw.durable.reduce((a, x) => a + x.errors, 0);
 const usedPrewarm = raw.cold.prewarm.reduce((a, x) => a + x.prewarmImmediate.usedPrewarm + x.prewarmSettled.usedPrewarm, 0);
 const prewarmSamples = raw.cold.prewarm.reduce((a, x) => a + 2 * x.samples, 0);
 
@@ -253,6 +296,9 @@ const ratio = (a, b) => a / b;
 const check = (ok) => (ok ? 'PASS' : 'FAIL');
 const invCfg = raw.invoke[0].config;
 const nodeRed = raw.flow[0]?.config?.nodeRed ?? '?';
+const dsCfg = raw.durable[0]?.config;
+const dsFs = dsCfg?.filesystem?.type === undefined ? '?' : `${dsCfg.filesystem.type} (${dsCfg.filesystem.device})`;
+const mib = (bytes) => bytes / 2 ** 20;
 function rowsFor(F, withDocker) {
   return [
     { section: 'Warm invoke, worker runtime (no-op action, blocking, result only)' },
@@ -338,6 +384,42 @@ function rowsFor(F, withDocker) {
     { section: 'REST API: blocking no-op invokes over HTTP keep-alive on loopback (client in the same process)' },
     { metric: 'HTTP invoke latency c1 p50 / p99', value: `${fmt(F.restP50)} / ${fmt(F.restP99)} µs`, anchor: `in-process engine p50 ${fmt(F.restEngineP50)} µs (same run); Lean OpenWhisk 84-97 ms mean on a VM (#7)` },
     { metric: 'HTTP invokes per second, c1 / c32', value: `${fmt(F.restC1)} / ${fmt(F.restC32)} /s`, anchor: `in-process c32 ${fmt(F.restEngineC32)} /s; Lean OpenWhisk 31-35 req/s VM (#7), 13.5-22 req/s Pi 4 (#3)` },
+    { section: `Durable store (SQLite WAL, synchronous=FULL, file on ${dsFs}; memory engine beside it in the same process, no-op, worker runtime)` },
+    { metric: 'disk: write 4 KiB + fsync, back to back, p50 / p99', value: `${fmt(F.dsFsyncP50)} / ${fmt(F.dsFsyncP99)} µs`, anchor: `+ fdatasync ${fmt(F.dsFdatasyncP50)} / ${fmt(F.dsFdatasyncP99)} µs; SQLite syncs with fsync (strace)` },
+    { metric: 'SQLite commit of one small row, back to back, p50 / p99', value: `${fmt(F.dsCommitP50)} / ${fmt(F.dsCommitP99)} µs`, anchor: 'floor of one durable acceptance' },
+    { metric: 'sporadic non-blocking invoke (20 ms apart) → id, memory p50 / p99', value: `${fmt(F.dsSporMemP50)} / ${fmt(F.dsSporMemP99)} µs`, anchor: 'back to back it is ~20-50 µs: the pause makes every call cold' },
+    { metric: 'sporadic non-blocking invoke (20 ms apart) → id, durable p50 / p99', value: `${fmt(F.dsSporDurP50)} / ${fmt(F.dsSporDurP99)} µs`, anchor: `in the same rotation: write 4 KiB + fsync p50 ${fmt(F.dsSporFsyncP50)} µs, SQLite commit p50 ${fmt(F.dsSporCommitP50)} µs` },
+    {
+      metric: 'sporadic durable − memory, p50',
+      value: `${fmt(F.dsSporDiffP50)} µs`,
+      target: '≤ 1 fsync (sporadic p50)',
+      verdict: check(F.dsSporDiffP50 <= F.dsSporFsyncP50),
+      anchor: `${fmt(F.dsSporDiffP50 / F.dsSporFsyncP50, 2)}× the sporadic fsync (${fmt(F.dsSporFsyncP50)} µs), ${fmt(F.dsSporDiffP50 / F.dsFsyncP50, 2)}× the back-to-back one; p99 difference ${fmt(F.dsSporDiffP99)} µs`,
+    },
+    { metric: 'c32 non-blocking until all completed, memory / durable', value: `${fmt(F.dsMemNb)} / ${fmt(F.dsDurNb)} /s`, anchor: '32 callers; limits.concurrency 1, 4 workers' },
+    { metric: 'ratio durable / memory, c32 non-blocking', value: `${fmt(F.dsNbRatio, 2)}×`, target: '≥ 0.5×', verdict: check(F.dsNbRatio >= 0.5) },
+    { metric: 'c32 blocking (records only), memory / durable', value: `${fmt(F.dsMemB)} / ${fmt(F.dsDurB)} /s`, anchor: `ratio ${fmt(F.dsBRatio, 2)}×` },
+    {
+      metric: 'disk writes per activation, c32 non-blocking',
+      value: `${fmt(F.dsWriteBytes / 1024, 1)} KiB`,
+      anchor: `/proc/self/io write_bytes (WAL + checkpoints); wchar ${fmt(F.dsWchar / 1024, 1)} KiB; ${fmt(F.dsCommits, 3)} transactions + ${fmt(F.dsAutocommits, 4)} autocommit prunes per activation (${fmt(1 / F.dsCommits, 2)} activations per commit)`,
+    },
+    {
+      metric: `store file after 1× / 10× activationRetention (${fmt(dsCfg?.retention ?? NaN, 0)})`,
+      value: `${fmt(mib(F.dsFirstDb + F.dsFirstWal), 1)} / ${fmt(mib(F.dsEndDb + F.dsEndWal), 1)} MiB`,
+      anchor: `database ${fmt(mib(F.dsFirstDb), 2)} → ${fmt(mib(F.dsEndDb), 2)} MiB, WAL ${fmt(mib(F.dsFirstWal), 2)} → ${fmt(mib(F.dsEndWal), 2)} MiB`,
+    },
+    { metric: `backlog ${fmt(dsCfg?.backlogN ?? NaN, 0)}, memory: ids returned / all completed`, value: `${fmt(F.dsBlMemAccept, 2)} / ${fmt(F.dsBlMemTotal, 2)} s`, anchor: `peak RSS ${fmt(F.dsBlMemPeak, 0)} MiB` },
+    {
+      metric: `backlog ${fmt(dsCfg?.backlogN ?? NaN, 0)}, durable: ids returned (on disk)`,
+      value: `${fmt(F.dsBlDurAccept, 2)} s`,
+      anchor: `${fmt(F.dsBlDurAccept / F.dsBlMemAccept, 2)}× memory; then close(0) ${fmt(F.dsBlDurClose, 2)} s; file ${fmt(mib(F.dsBlDurAcceptDb + F.dsBlDurAcceptWal), 1)} MiB holding them`,
+    },
+    {
+      metric: `backlog ${fmt(dsCfg?.backlogN ?? NaN, 0)}, durable: new engine, replay() / all completed`,
+      value: `${fmt(F.dsBlDurReplay, 2)} / ${fmt(F.dsBlDurDrain, 2)} s`,
+      anchor: `${fmt(F.dsBlDurReplayed, 0)} replayed; drain ${fmt(F.dsBlDurDrain / F.dsBlMemTotal, 2)}× memory's; peak RSS ${fmt(F.dsBlDurPeak, 0)} MiB; file ${fmt(mib(F.dsBlDurDrainDb + F.dsBlDurDrainWal), 1)} MiB after`,
+    },
   ];
 }
 const rows = rowsFor(F, withDocker);
@@ -400,6 +482,7 @@ if (args.write === true) {
         ]
       : []),
     '- `bench/rest.bench.mjs`: a standalone server (engine + REST API) in the benchmark process, `POST /api/v1/namespaces/_/actions/noop?blocking=true&result=true` over a keep-alive agent (32 sockets), the action with `limits.concurrency` 32; c1 sequential, c32 32 callers; the same calls through `engine.actions.invoke` alternate with them.',
+    `- \`bench/durable-store.bench.mjs\`: one process per round; store files in a fresh folder under the OS temp folder (${dsFs}), engines \`${JSON.stringify(dsCfg?.engineOptions)}\` with \`store: <file>\` or \`'memory'\`, action \`function main(){return {}}\` (worker runtime, default limits: 4 workers). Physical limit first: ${dsCfg?.syncCalls} × (write 4 KiB in place + \`fs.fsyncSync\`, or \`fdatasyncSync\`), and ${dsCfg?.syncCalls} autocommit INSERTs of one small row into a SQLite database with the engine's settings (WAL, synchronous=FULL). Sporadic: ${dsCfg?.sporadic} rotations of four calls, each followed by a ${dsCfg?.pauseMs} ms pause — a non-blocking invoke on the memory engine and on the durable engine (time until the id is returned; each waits for its activation to complete before the pause), one bare SQLite commit, one bare write + fsync; the rotation's start moves every call. c32: 32 async callers loop non-blocking invokes until ${dsCfg?.c32N} are issued, time until ${dsCfg?.c32N} \`activation:completed\`; then 32 callers of blocking invokes (\`result: true\`); memory and durable alternate which goes first, ${dsCfg?.c32Reps} repetitions, medians. Disk writes: \`/proc/self/io\` before and after ${dsCfg?.bytesN} c32 non-blocking activations on an engine with \`activationRetention: ${dsCfg?.retention}\` (write_bytes: page-cache bytes dirtied for the disk, WAL and checkpoints included); transactions counted by hooks on \`node:sqlite\` installed for that segment only (\`COMMIT\` through \`DatabaseSync#exec\`, and \`StatementSync#run\` writes outside a transaction); database and WAL sizes after every ${dsCfg?.retention}. Backlog: ${dsCfg?.backlogN} non-blocking invokes issued in one loop, time until every id is returned; the durable engine is then closed with \`close(0)\` (all stay accepted on disk), a new engine opens the file with \`replay: 'manual'\`, time of \`replay()\` and until every replayed invocation has completed; the memory engine's backlog of the same size in the same process (time until all completed); order alternates per round; peak RSS sampled every 50 ms.`,
     '- Anchors (#n) are published or indicative figures, listed with their sources below; they are sanity checks, not targets, except where a target is given.',
     '',
   );
