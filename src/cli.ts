@@ -67,9 +67,16 @@ async function main(argv: string[]): Promise<void> {
       serveBanner(server.url, server.engine.options, server.auth, server.authFile),
       store === 'memory'
         ? '  store:     memory (nothing survives a restart)'
-        : `  store:     ${store} (actions, triggers, rules, packages and activation records survive a restart; queued invocations do not yet)`,
+        : `  store:     ${store} (entities, activation records and accepted invocations survive a restart)`,
     ].join('\n'),
   );
+  // What a previous run left accepted and unfinished is run again now (docs/durability.md): say so when there was any.
+  void server.engine.replay().then((r) => {
+    const total = r.queued + r.rerun + r.expired + r.gone;
+    if (total > 0) {
+      console.log(`  replayed:  ${r.queued} accepted, ${r.rerun} re-run (were running), ${r.expired} expired and ${r.gone} without their action (dead letters)`);
+    }
+  });
   const stop = (): void => {
     server.close().then(
       () => process.exit(0),

@@ -81,10 +81,10 @@ export class EngineCore extends EventEmitter<EngineEvents> implements ActionsCon
     this.#pool.on('start-failed', (info: EngineEvents['container:start-failed'][0]) => this.emit('container:start-failed', info));
     this.#pool.on('container-exit', (info: EngineEvents['container:exit'][0]) => this.emit('container:exit', info));
     this.#invoker = new Invoker(this.#pool, options, {
-      onStart: (job) => this.emit('activation:started', info(job)),
-      beforeStart: (job) => {
+      onStart: (job) => {
         (job as CoreJob).started = true;
-        return this.#work?.beforeStart(job.activationId, job.attempt ?? 1);
+        this.#work?.noteStart(job.activationId, job.attempt ?? 1);
+        this.emit('activation:started', info(job));
       },
     });
     // The balancer's handlers return records; they are stored (or retried) by `#settle`.

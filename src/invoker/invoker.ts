@@ -39,14 +39,8 @@ export interface InvocationJob {
 }
 
 export interface InvokerHooks {
-  /** Called when the activation has a container and init or run begins. */
+  /** Called when the activation has a container and init or run begins (before its code gets it). */
   readonly onStart?: (job: InvocationJob) => void;
-  /**
-   * Called when the activation has a container, before its code gets it; init and run wait for a returned promise
-   * (a durable engine writes the start down first, so that a crash from then on makes the next run an annotated
-   * re-run).
-   */
-  readonly beforeStart?: (job: InvocationJob) => Promise<void> | undefined;
 }
 
 export interface InvokerOptions {
@@ -98,8 +92,6 @@ export class Invoker {
       });
     }
 
-    const gate = this.#hooks.beforeStart?.(job);
-    if (gate !== undefined) await gate;
     const start = Date.now();
     this.#hooks.onStart?.(job);
     const timeout = action.limits.timeout;

@@ -58,8 +58,8 @@ export interface DeadLetterQuery {
 export interface AcceptedLog {
   /** Records the acceptance; resolves once it is durable, rejects (EW_STORE_FULL, …) if it could not be. */
   accept(invocation: AcceptedInvocation): Promise<void>;
-  /** Records that attempt `attempt` starts; resolves once durable. */
-  started(activationId: string, attempt: number): Promise<void>;
+  /** Records that attempt `attempt` starts, with the next commit (within a few milliseconds; nobody waits). */
+  started(activationId: string, attempt: number): void;
   /** Records a sequence's progress; resolves once durable. */
   progress(activationId: string, progress: SequenceProgress): Promise<void>;
   /** Ends the acceptance: committed with the final record put in the same turn. */

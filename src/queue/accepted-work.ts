@@ -94,16 +94,15 @@ export class AcceptedWork {
   }
 
   /**
-   * The invocation has its container: its start is written down before its code runs, so a crash from here on makes
-   * the next run an annotated re-run, while one that was only waiting for a container replays as a first run.
+   * The invocation has its container and its code is about to run: the start is written with the next commit, which
+   * makes the next run after a crash an annotated re-run. Not waited for: a wait here would hold a container through
+   * a commit for every activation (docs/durability.md#after-a-crash-at-least-once says what that leaves open).
    */
-  beforeStart(activationId: string, attempt: number): Promise<void> | undefined {
+  noteStart(activationId: string, attempt: number): void {
     const tracked = this.#tracked.get(activationId);
-    if (tracked === undefined) return undefined;
+    if (tracked === undefined) return;
     tracked.attempt = attempt;
-    return this.log.started(activationId, attempt).catch((error: unknown) => {
-      process.emitWarning(`EdgeWhisk could not note the start of ${activationId}: ${String(error)}`, 'EdgeWhiskWarning');
-    });
+    this.log.started(activationId, attempt);
   }
 
   /** A durable sequence's progress, written before it starts a step; rejects if its acceptance was refused. */

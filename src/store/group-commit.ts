@@ -1,14 +1,22 @@
 /**
- * The one writer of an engine database. Everything the engine writes during one event-loop turn (acceptances of
- * new invocations, start marks, finished records with the deletion of their accepted entries) is committed in one
- * transaction on the next turn: one fsync covers a burst, and a record and the end of its invocation's acceptance
- * become durable together or not at all.
+ * The one writer of an engine database. Writes are grouped: everything written while a commit is pending goes into
+ * it, in one transaction, so one fsync covers a burst, and a record and the end of its invocation's acceptance
+ * become durable together or not at all (docs/durability.md#group-commit).
+ *
+ * Two kinds of write. *Urgent* ones have a caller waiting (an acceptance, before its activation id is returned):
+ * they are committed on the next event-loop turn. *Lazy* ones have nobody waiting (finished records, start marks):
+ * they ride along with the next urgent commit, or are committed `LAZY_COMMIT_MS` later at the latest. `node:sqlite`
+ * commits on the main thread, so every commit saved is time the engine gets back: under load, records cost almost
+ * no commits of their own.
  *
  * A part that cannot be committed (a full disk) is told so and may keep its data for the next commit; those waiting
  * on the commit are rejected with the engine's coded error.
  */
 import { ewError } from '../errors';
 import { storeError, type OpenedDatabase } from './sqlite-database';
+
+/** The longest a lazy write waits for a commit: what a power cut can lose of finished records. */
+export const LAZY_COMMIT_MS = 10;
 
 export interface BatchPart {
   /** Runs its statements inside the batch's transaction; a throw rolls back the whole batch. */
@@ -26,11 +34,13 @@ interface Waiter {
 
 export class GroupCommit {
   readonly opened: OpenedDatabase;
-  #parts: BatchPart[] = [];
+  /** Parts of the next commit; a part added twice is written once. */
+  #parts = new Set<BatchPart>();
   #waiters: Waiter[] = [];
-  #scheduled = false;
+  #urgent: NodeJS.Immediate | undefined;
+  #lazy: NodeJS.Timeout | undefined;
   #closed = false;
-  /** Transactions committed so far (benchmarks divide bytes written by it). */
+  /** Transactions committed so far. */
   commits = 0;
 
   constructor(opened: OpenedDatabase) {
@@ -41,26 +51,31 @@ export class GroupCommit {
     return this.#closed;
   }
 
-  /** Adds `part` to the next commit. */
-  add(part: BatchPart): void {
-    this.#parts.push(part);
-    this.#schedule();
+  /** Adds `part` to the next commit: on the next turn if `urgent`, else within `LAZY_COMMIT_MS`. */
+  add(part: BatchPart, urgent = true): void {
+    this.#parts.add(part);
+    if (urgent) this.#scheduleUrgent();
+    else if (this.#urgent === undefined && this.#lazy === undefined) this.#lazy = setTimeout(() => this.flush(), LAZY_COMMIT_MS);
   }
 
-  /** Resolves once everything added so far is durable; rejects if that commit failed. */
+  /** Resolves once everything added so far is durable (committing on the next turn); rejects if that commit failed. */
   committed(): Promise<void> {
-    if (this.#parts.length === 0) return Promise.resolve();
+    if (this.#parts.size === 0) return Promise.resolve();
     if (this.#closed) return Promise.reject(ewError('EW_ENGINE_CLOSED', []));
+    this.#scheduleUrgent();
     return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
   /** Commits what was added since the last commit, now, in one transaction. */
   flush(): void {
-    this.#scheduled = false;
-    if (this.#parts.length === 0 || this.#closed) return;
+    if (this.#urgent !== undefined) clearImmediate(this.#urgent);
+    if (this.#lazy !== undefined) clearTimeout(this.#lazy);
+    this.#urgent = undefined;
+    this.#lazy = undefined;
+    if (this.#parts.size === 0 || this.#closed) return;
     const parts = this.#parts;
     const waiters = this.#waiters;
-    this.#parts = [];
+    this.#parts = new Set();
     this.#waiters = [];
     const { db, path } = this.opened;
     try {
@@ -89,9 +104,10 @@ export class GroupCommit {
     this.#closed = true;
   }
 
-  #schedule(): void {
-    if (this.#scheduled) return;
-    this.#scheduled = true;
-    setImmediate(() => this.flush());
+  #scheduleUrgent(): void {
+    if (this.#urgent !== undefined) return;
+    if (this.#lazy !== undefined) clearTimeout(this.#lazy);
+    this.#lazy = undefined;
+    this.#urgent = setImmediate(() => this.flush());
   }
 }

@@ -2,8 +2,9 @@
  * Accepted invocations and dead letters in the engine database (queue/accepted-log.ts for what they mean).
  *
  * Every change is an operation in the engine's group commit (group-commit.ts): the acceptances of one event-loop
- * turn cost one fsync together, and the deletion of a finished invocation commits in the same transaction as its
- * record, so a crash leaves either both or neither. Dead letters are bounded: past `deadLetterRetention` the oldest
+ * turn cost one fsync together (urgent: their ids wait for it), start marks and the deletion of a finished
+ * invocation ride along with the next commit, the deletion in the same transaction as its record, so a crash leaves
+ * either both or neither. Dead letters are bounded: past `deadLetterRetention` the oldest
  * are dropped.
  */
 import type { StatementSync } from 'node:sqlite';
@@ -42,7 +43,6 @@ export class SqliteAcceptedLog implements AcceptedLog {
   readonly #writer: GroupCommit;
   readonly #retention: number;
   #operations: Operation[] = [];
-  #queued = false;
   readonly #part: BatchPart;
   readonly #statements: Record<'insert' | 'started' | 'progress' | 'delete' | 'bury' | 'prune' | 'letter' | 'removeLetter', StatementSync>;
 
@@ -64,7 +64,6 @@ export class SqliteAcceptedLog implements AcceptedLog {
     };
     this.#part = {
       write: () => {
-        this.#queued = false;
         const operations = this.#operations;
         this.#operations = [];
         let buried = false;
@@ -75,26 +74,25 @@ export class SqliteAcceptedLog implements AcceptedLog {
   }
 
   accept(invocation: AcceptedInvocation): Promise<void> {
-    this.#add({ op: 'accept', invocation });
+    this.#add({ op: 'accept', invocation }, true);
     return this.#writer.committed();
   }
 
-  started(activationId: string, attempt: number): Promise<void> {
-    this.#add({ op: 'started', id: activationId, attempt });
-    return this.#writer.committed();
+  started(activationId: string, attempt: number): void {
+    this.#add({ op: 'started', id: activationId, attempt }, false);
   }
 
   progress(activationId: string, progress: SequenceProgress): Promise<void> {
-    this.#add({ op: 'progress', id: activationId, progress });
+    this.#add({ op: 'progress', id: activationId, progress }, true);
     return this.#writer.committed();
   }
 
   finish(activationId: string): void {
-    this.#add({ op: 'finish', id: activationId });
+    this.#add({ op: 'finish', id: activationId }, false);
   }
 
   bury(letter: DeadLetter): void {
-    this.#add({ op: 'bury', letter });
+    this.#add({ op: 'bury', letter }, false);
   }
 
   unfinished(): AcceptedInvocation[] {
@@ -134,11 +132,10 @@ export class SqliteAcceptedLog implements AcceptedLog {
     return Number(this.#statements.removeLetter.run(activationId).changes) > 0;
   }
 
-  #add(operation: Operation): void {
+  /** `urgent`: a caller waits for it (group-commit.ts); the others ride along with the next commit. */
+  #add(operation: Operation, urgent: boolean): void {
     this.#operations.push(operation);
-    if (this.#queued) return;
-    this.#queued = true;
-    this.#writer.add(this.#part);
+    this.#writer.add(this.#part, urgent);
   }
 
   /** Runs one operation's statements; returns whether it added a dead letter. */

@@ -42,7 +42,6 @@ export class SqliteActivationStore implements ActivationStore {
   readonly #maxAge: number;
   /** Put but not yet committed, by id; `#writing` is the part of them in the transaction being written. */
   #pending = new Map<string, StoredActivation>();
-  #queued = false;
   #commits = 0;
   #closed = false;
   readonly #ownsDatabase: boolean;
@@ -65,7 +64,6 @@ export class SqliteActivationStore implements ActivationStore {
     let batch = new Map<string, StoredActivation>();
     this.#part = {
       write: () => {
-        this.#queued = false;
         batch = this.#pending;
         this.#pending = new Map();
         for (const r of batch.values()) this.#insert.run(r.activationId, r.namespace, r.name, r.start, recordBytes(r), JSON.stringify(r));
@@ -86,17 +84,13 @@ export class SqliteActivationStore implements ActivationStore {
   put(record: StoredActivation): void {
     if (this.#closed) return;
     this.#pending.set(record.activationId, record);
-    if (this.#queued || this.writer.closed) return;
-    this.#queued = true;
-    this.writer.add(this.#part);
+    // Nobody waits for a record to be durable: it rides along with the next commit (group-commit.ts).
+    if (!this.writer.closed) this.writer.add(this.#part, false);
   }
 
   /** Commits what was put since the last commit (with everything else the writer holds), in one transaction. */
   flush(): void {
-    if (this.#pending.size > 0 && !this.#queued && !this.writer.closed) {
-      this.#queued = true;
-      this.writer.add(this.#part);
-    }
+    if (this.#pending.size > 0 && !this.writer.closed) this.writer.add(this.#part, false);
     this.writer.flush();
   }
 

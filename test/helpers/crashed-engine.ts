@@ -16,6 +16,7 @@ export interface Crash {
   readonly started: string[];
 }
 
+/** `running` should be 2, the pool's size here: with fewer, another start can happen before the kill. */
 export function crashEngine(store: string, options: { count: number; running: number; extra?: string }): Crash {
   const script = `
     const { createEngine } = require(${JSON.stringify(join(__dirname, '../../dist/index.js'))});
@@ -28,6 +29,8 @@ export function crashEngine(store: string, options: { count: number; running: nu
       engine.on('activation:started', (a) => started.push(a.activationId));
       const ids = (await Promise.all(Array.from({ length: ${options.count} }, (_, i) => engine.actions.invoke({ name: 'slow', params: { i } })))).map((r) => r.activationId);
       while (started.length < ${options.running}) await new Promise((r) => setTimeout(r, 5));
+      // A start is written with the next commit, within 10 ms (docs/durability.md): past that, a kill finds it.
+      await new Promise((r) => setTimeout(r, 50));
       process.stdout.write(JSON.stringify({ ids, started }), () => process.kill(process.pid, 'SIGKILL'));
     })().catch((error) => { console.error(error); process.exit(3); });
   `;

@@ -24,7 +24,7 @@ describe('dead letters over REST', () => {
   it('lists, shows, re-drives and drops them', async () => {
     const store = join(dir, 'engine.db');
     // Three accepted invocations of `slow` survive a kill -9; the action is deleted before they can replay.
-    const crash = crashEngine(store, { count: 3, running: 1 });
+    const crash = crashEngine(store, { count: 3, running: 2 });
     server = await startStandalone({ port: 0, auth: AUTH, engine: { store, replay: 'manual', prewarmCount: 0 } });
     const { engine, url } = server;
     await engine.actions.delete('slow');

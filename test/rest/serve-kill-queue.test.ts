@@ -82,6 +82,7 @@ describe('edgewhisk serve killed with 1,000 accepted invocations queued or runni
       await new Promise((r) => setTimeout(r, 250));
     }
     expect(done).toBe(1000);
+    expect(second.output()).toContain('replayed:  996 accepted, 4 re-run (were running), 0 expired and 0 without their action');
     const records = await inBatches(ids, 50, async (id) => (await again.activations.get({ name: id })) as unknown as Record);
     records.forEach((record, i) => {
       expect(record.activationId).toBe(ids[i]);
