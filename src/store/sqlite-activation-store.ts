@@ -40,14 +40,19 @@ export class SqliteActivationStore implements ActivationStore {
   readonly #retention: number;
   readonly #maxBytes: number;
   readonly #maxAge: number;
-  /** Put but not yet committed, by id; `#writing` is the part of them in the transaction being written. */
+  /** Put but not yet committed, by id (served from here until then). */
   #pending = new Map<string, StoredActivation>();
+  /** Records and their bytes on disk, kept as they are written, so a prune knows without scanning when it has work. */
+  #count = 0;
+  #bytes = 0;
   #commits = 0;
   #closed = false;
   readonly #ownsDatabase: boolean;
   readonly #insert: StatementSync;
   readonly #get: StatementSync;
   readonly #part: BatchPart;
+  /** Statements by SQL text, prepared once (list and count build theirs from the query's filters). */
+  readonly #statements = new Map<string, StatementSync>();
 
   constructor(options: SqliteActivationStoreOptions) {
     this.#retention = options.retention ?? DEFAULTS.activationRetention;
@@ -61,14 +66,21 @@ export class SqliteActivationStore implements ActivationStore {
     const { db } = this.opened;
     this.#insert = db.prepare('INSERT OR REPLACE INTO activations (id, namespace, name, start, bytes, doc) VALUES (?, ?, ?, ?, ?, ?)');
     this.#get = db.prepare('SELECT doc FROM activations WHERE id = ?');
+    this.#recount();
     let batch = new Map<string, StoredActivation>();
     this.#part = {
       write: () => {
         batch = this.#pending;
         this.#pending = new Map();
-        for (const r of batch.values()) this.#insert.run(r.activationId, r.namespace, r.name, r.start, recordBytes(r), JSON.stringify(r));
+        for (const r of batch.values()) {
+          const bytes = recordBytes(r);
+          this.#insert.run(r.activationId, r.namespace, r.name, r.start, bytes, JSON.stringify(r));
+          this.#count++;
+          this.#bytes += bytes;
+        }
       },
       failed: (error) => {
+        this.#recount();
         // Kept in memory, newest winning, for the next commit; a full disk is reported, never thrown at the engine.
         for (const [id, r] of batch) if (!this.#pending.has(id)) this.#pending.set(id, r);
         batch = new Map();
@@ -94,19 +106,46 @@ export class SqliteActivationStore implements ActivationStore {
     this.writer.flush();
   }
 
-  /** Drops the oldest records beyond `retention` or `maxBytes`, and those older than `maxAge`. */
+  /**
+   * Drops the oldest records beyond `retention` or `maxBytes`, and those older than `maxAge`; the newest record always
+   * stays, however large or old, as in the memory store. Costs a lookup of the oldest record unless a bound is passed.
+   */
   prune(): void {
-    const { db } = this.opened;
-    db.prepare('DELETE FROM activations WHERE start < ? AND seq < (SELECT MAX(seq) FROM activations)').run(Date.now() - this.#maxAge);
-    db.prepare('DELETE FROM activations WHERE seq IN (SELECT seq FROM activations ORDER BY seq DESC LIMIT -1 OFFSET ?)').run(this.#retention);
+    let deleted = false;
+    const cutoff = Date.now() - this.#maxAge;
+    // Records are written about in start order: the first by seq says whether any is past the age bound.
+    const oldest = this.#statement('SELECT start FROM activations ORDER BY seq LIMIT 1').get() as { start: number } | undefined;
+    if (oldest !== undefined && oldest.start < cutoff) {
+      this.#statement('DELETE FROM activations WHERE start < ? AND seq < (SELECT MAX(seq) FROM activations)').run(cutoff);
+      deleted = true;
+    }
+    if (this.#count > this.#retention) {
+      this.#statement('DELETE FROM activations WHERE seq IN (SELECT seq FROM activations ORDER BY seq DESC LIMIT -1 OFFSET ?)').run(this.#retention);
+      deleted = true;
+    }
+    if (deleted) this.#recount();
+    if (this.#bytes <= this.#maxBytes) return;
     // The newest records that fit in maxBytes stay: cut at the first (newest-first) running total over the bound.
-    // The newest record always stays, however large, as in the memory store.
-    const cut = db
-      .prepare(
-        `SELECT seq FROM (SELECT seq, SUM(bytes) OVER (ORDER BY seq DESC) AS total FROM activations) WHERE total > ? ORDER BY seq DESC LIMIT 1`,
-      )
-      .get(this.#maxBytes) as { seq: number } | undefined;
-    if (cut !== undefined) db.prepare('DELETE FROM activations WHERE seq <= ? AND seq < (SELECT MAX(seq) FROM activations)').run(cut.seq);
+    const cut = this.#statement(
+      'SELECT seq FROM (SELECT seq, SUM(bytes) OVER (ORDER BY seq DESC) AS total FROM activations) WHERE total > ? ORDER BY seq DESC LIMIT 1',
+    ).get(this.#maxBytes) as { seq: number } | undefined;
+    if (cut !== undefined) this.#statement('DELETE FROM activations WHERE seq <= ? AND seq < (SELECT MAX(seq) FROM activations)').run(cut.seq);
+    this.#recount();
+  }
+
+  #recount(): void {
+    const row = this.#statement('SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM activations').get() as { n: number; b: number };
+    this.#count = Number(row.n);
+    this.#bytes = Number(row.b);
+  }
+
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (statement === undefined) {
+      statement = this.opened.db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 
   get(activationId: string): StoredActivation | undefined {
@@ -122,7 +161,7 @@ export class SqliteActivationStore implements ActivationStore {
     this.flush();
     if (this.#closed) return [];
     const { sql, args } = where(query);
-    const rows = this.opened.db.prepare(`SELECT doc FROM activations ${sql} ORDER BY start DESC, seq ASC LIMIT ? OFFSET ?`).all(...args, query.limit, query.skip) as { doc: string }[];
+    const rows = this.#statement(`SELECT doc FROM activations ${sql} ORDER BY start DESC, seq ASC LIMIT ? OFFSET ?`).all(...args, query.limit, query.skip) as { doc: string }[];
     return rows.map((row) => JSON.parse(row.doc) as StoredActivation);
   }
 
@@ -130,7 +169,7 @@ export class SqliteActivationStore implements ActivationStore {
     this.flush();
     if (this.#closed) return 0;
     const { sql, args } = where(query);
-    return Number((this.opened.db.prepare(`SELECT COUNT(*) AS n FROM activations ${sql}`).get(...args) as { n: number }).n);
+    return Number((this.#statement(`SELECT COUNT(*) AS n FROM activations ${sql}`).get(...args) as { n: number }).n);
   }
 
   close(): void {
