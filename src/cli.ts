@@ -61,6 +61,19 @@ async function main(argv: string[]): Promise<void> {
     ...(values.auth === undefined ? {} : { auth: values.auth }),
     engine: { defaultRuntime: values.runtime, store },
   });
+  // Stopping is wired before anything is printed: whoever has read the banner may signal at once. A second signal
+  // while closing changes nothing (a handler left in place, not `once`: without one, Node would die of it).
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   // One write: whoever reads the banner sees it whole.
   console.log(
     [
@@ -77,14 +90,6 @@ async function main(argv: string[]): Promise<void> {
       console.log(`  replayed:  ${r.queued} accepted, ${r.rerun} re-run (were running), ${r.expired} expired and ${r.gone} without their action (dead letters)`);
     }
   });
-  const stop = (): void => {
-    server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
 }
 
 /** `uuid:key` with all but the ends hidden: enough to tell keys apart, not enough to use one. */
