@@ -14,6 +14,7 @@
  */
 import type { Activation, ActivationSummary } from '../../activations/record';
 import type { Engine } from '../../engine';
+import { annotation } from '../../entities/types';
 import type { ActivationEventInfo } from '../../events';
 import { BoundedMap } from '../../util/bounded-map';
 import { originOf, originsWhile } from './activation-origins';
@@ -89,9 +90,6 @@ export interface FeedIdentity {
   readonly label: string;
 }
 
-function annotation(annotations: Activation['annotations'], key: string): unknown {
-  return annotations.find((a) => a.key === key)?.value;
-}
 
 function numberOrUndefined(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;

@@ -29,12 +29,11 @@ import { loadAction, type Entry } from './action-loader';
 import { BoundedOutput } from './bounded-output';
 import { sameSecret } from './constant-time';
 import { describeError, invokeMain, reply, type ProxyResponse } from './result';
+import { LOG_LIMIT_HEADER, SECRET_HEADER } from './edgewhisk-headers';
 import { SENTINEL, TERMINATED } from './stream-markers';
 
 const BODY_LIMIT = 48 * 1024 * 1024;
 const concurrent = process.env['__OW_ALLOW_CONCURRENT'] === 'true';
-const SECRET_HEADER = 'x-edgewhisk-secret';
-const LOG_LIMIT_HEADER = 'x-edgewhisk-log-limit';
 /** Read once and removed at once: the action (and whatever it starts) must not see it. */
 const secret = process.env['EW_PROXY_SECRET'] ?? '';
 delete process.env['EW_PROXY_SECRET'];

@@ -12,12 +12,9 @@ import { SENTINEL } from '../../proxy/nodejs/stream-markers';
 import type { ContainerFailure, InitPayload, LogSink, Outcome, RunPayload } from '../runtime';
 import { LineSplitter } from './line-splitter';
 import { postJson, type ProxyAddress } from './post-json';
+import { LOG_LIMIT_HEADER, SECRET_HEADER } from '../../proxy/nodejs/edgewhisk-headers';
 import { markerOf, type Marker } from './proxy-markers';
 
-/** Carries the secret a proxy started with `EW_PROXY_SECRET` requires (see src/proxy/nodejs/server.ts). */
-export const SECRET_HEADER = 'X-EdgeWhisk-Secret';
-/** Carries the activation's log limit in bytes, which EdgeWhisk's proxies enforce where the output is produced. */
-export const LOG_LIMIT_HEADER = 'X-EdgeWhisk-Log-Limit';
 /** After a response, how long to wait for the sentinels that close the activation's logs (OpenWhisk: 2 s idle). */
 const SENTINEL_WAIT_MS = 2_000;
 /** How long a gone proxy's remaining output may take to arrive before its end is judged without it. */
