@@ -20,7 +20,7 @@ import type { EngineOptions } from './options';
 import { LeanBalancer } from './queue/lean-balancer';
 import type { AcceptedLog, SequenceProgress } from './queue/accepted-log';
 import { AcceptedWork, type RunOnce } from './queue/accepted-work';
-import { replayAccepted, type ReplaySummary } from './queue/replay';
+import { NOTHING_REPLAYED, replayAccepted, type ReplaySummary } from './queue/replay';
 import type { Runtime } from './runtimes/runtime';
 import { DEFAULT_NODE_KIND, newestNodeKind, RETIRED_NODE_KINDS } from './runtimes/node-kinds';
 import { runSequence } from './sequences/sequence-runner';
@@ -163,7 +163,7 @@ export class EngineCore extends EventEmitter<EngineEvents> implements ActionsCon
 
   /** Runs again what the store holds as accepted and unfinished (queue/replay.ts); nothing without a durable store. */
   replay(): Promise<ReplaySummary> {
-    if (this.accepted === undefined) return Promise.resolve({ queued: 0, rerun: 0, expired: 0, gone: 0, finished: 0 });
+    if (this.accepted === undefined) return Promise.resolve(NOTHING_REPLAYED);
     return replayAccepted(this, this.accepted);
   }
 

@@ -11,7 +11,7 @@ import { openDatabase, type OpenedDatabase } from './store/sqlite-database';
 import { SqliteEntityJournal } from './store/sqlite-entity-journal';
 import { GroupCommit } from './store/group-commit';
 import { SqliteAcceptedLog } from './store/sqlite-accepted-log';
-import type { ReplaySummary } from './queue/replay';
+import { NOTHING_REPLAYED, type ReplaySummary } from './queue/replay';
 import { DeadLettersApi } from './api/dead-letters-api';
 import { ActionsApi } from './api/actions-api';
 import { ActivationsApi } from './api/activations-api';
@@ -126,10 +126,10 @@ export class Engine {
    */
   replay(): Promise<ReplaySummary> {
     this.#replaying ??= this.#core.closed
-      ? Promise.resolve({ queued: 0, rerun: 0, expired: 0, gone: 0, finished: 0 })
+      ? Promise.resolve(NOTHING_REPLAYED)
       : this.#core.replay().catch((error: unknown) => {
           process.emitWarning(`EdgeWhisk could not replay accepted invocations: ${String(error)}`, 'EdgeWhiskWarning');
-          return { queued: 0, rerun: 0, expired: 0, gone: 0, finished: 0 };
+          return NOTHING_REPLAYED;
         });
     return this.#replaying;
   }

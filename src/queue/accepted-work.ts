@@ -52,11 +52,6 @@ export class AcceptedWork {
     this.#complete = complete;
   }
 
-  /** Accepted invocations not finished yet (queued, running, or waiting for a retry). */
-  get size(): number {
-    return this.#tracked.size;
-  }
-
   get(activationId: string): Tracked | undefined {
     return this.#tracked.get(activationId);
   }

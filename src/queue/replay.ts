@@ -35,8 +35,11 @@ export interface ReplaySummary {
   readonly finished: number;
 }
 
+/** What a replay with nothing to do reports (no durable store, or an engine already closed). */
+export const NOTHING_REPLAYED: ReplaySummary = Object.freeze({ queued: 0, rerun: 0, expired: 0, gone: 0, finished: 0 });
+
 export async function replayAccepted(host: ReplayHost, log: AcceptedLog, now = Date.now()): Promise<ReplaySummary> {
-  const counts = { queued: 0, rerun: 0, expired: 0, gone: 0, finished: 0 };
+  const counts = { ...NOTHING_REPLAYED };
   for (const invocation of log.unfinished()) {
     if (host.closed) break;
     try {

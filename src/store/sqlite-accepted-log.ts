@@ -44,7 +44,7 @@ export class SqliteAcceptedLog implements AcceptedLog {
   readonly #retention: number;
   #operations: Operation[] = [];
   readonly #part: BatchPart;
-  readonly #statements: Record<'insert' | 'started' | 'progress' | 'delete' | 'bury' | 'prune' | 'letter' | 'removeLetter', StatementSync>;
+  readonly #statements: Record<'insert' | 'started' | 'progress' | 'delete' | 'bury' | 'prune' | 'letter' | 'removeLetter' | 'letters' | 'countLetters', StatementSync>;
 
   constructor(writer: GroupCommit, deadLetterRetention: number) {
     this.#writer = writer;
@@ -61,6 +61,8 @@ export class SqliteAcceptedLog implements AcceptedLog {
       prune: db.prepare('DELETE FROM dead_letters WHERE seq IN (SELECT seq FROM dead_letters ORDER BY seq DESC LIMIT -1 OFFSET ?)'),
       letter: db.prepare('SELECT * FROM dead_letters WHERE id = ?'),
       removeLetter: db.prepare('DELETE FROM dead_letters WHERE id = ?'),
+      letters: db.prepare('SELECT * FROM dead_letters WHERE namespace = ? ORDER BY seq DESC LIMIT ? OFFSET ?'),
+      countLetters: db.prepare('SELECT COUNT(*) AS n FROM dead_letters WHERE namespace = ?'),
     };
     this.#part = {
       write: () => {
@@ -110,15 +112,13 @@ export class SqliteAcceptedLog implements AcceptedLog {
 
   deadLetters(query: DeadLetterQuery): DeadLetter[] {
     this.#writer.flush();
-    const rows = this.#writer.opened.db
-      .prepare('SELECT * FROM dead_letters WHERE namespace = ? ORDER BY seq DESC LIMIT ? OFFSET ?')
-      .all(query.namespace, query.limit, query.skip) as unknown as DeadLetterRow[];
+    const rows = this.#statements.letters.all(query.namespace, query.limit, query.skip) as unknown as DeadLetterRow[];
     return rows.map(letterOf);
   }
 
   countDeadLetters(namespace: string): number {
     this.#writer.flush();
-    return Number((this.#writer.opened.db.prepare('SELECT COUNT(*) AS n FROM dead_letters WHERE namespace = ?').get(namespace) as { n: number }).n);
+    return Number((this.#statements.countLetters.get(namespace) as { n: number }).n);
   }
 
   deadLetter(activationId: string): DeadLetter | undefined {
