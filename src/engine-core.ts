@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { ActivationStore } from './activations/activation-store';
 import { actionAnnotations, activationRecord } from './activations/record-builder';
-import { STATUS, toApiView, type StoredActivation } from './activations/record';
+import { STATUS, toApiView, type StatusCode, type StoredActivation } from './activations/record';
 import type { ActionsContext, ActivationsContext, ResolvedKind, StartContext, Started, TriggersContext } from './engine-context';
 import { EntityStore } from './entities/entity-store';
 import { parseName, rootNamespace, type QualifiedName } from './entities/names';
@@ -14,6 +14,7 @@ import { annotation, isSequence, type ActionDoc } from './entities/types';
 import { ewError } from './errors';
 import type { EngineEvents } from './events';
 import { ContainerPool, type PoolStats, type PrewarmSpec } from './invoker/container-pool';
+import { BUILTIN_KIND, type BuiltinHandler } from './invoker/builtin-action';
 import { Invoker, type InvocationJob } from './invoker/invoker';
 import { mergeArguments } from './invoker/params';
 import type { EngineOptions } from './options';
@@ -55,6 +56,8 @@ export class EngineCore extends EventEmitter<EngineEvents> implements ActionsCon
   /** Accepted invocations on disk; absent without a durable store. */
   readonly accepted: AcceptedLog | undefined;
   readonly #work: AcceptedWork | undefined;
+  /** Built-in actions by entity path, `whisk.system/alarms/alarm`. */
+  readonly #builtins = new Map<string, BuiltinHandler>();
   #closed = false;
 
   constructor(
@@ -161,6 +164,11 @@ export class EngineCore extends EventEmitter<EngineEvents> implements ActionsCon
     throw ewError('EW_KIND_UNSUPPORTED', [kind, kinds]);
   }
 
+  /** Makes the action at `path` (`whisk.system/pkg/name`, an entity of kind `builtin`) run `handler` in this process. */
+  registerBuiltin(path: string, handler: BuiltinHandler): void {
+    this.#builtins.set(path, handler);
+  }
+
   /** Runs again what the store holds as accepted and unfinished (queue/replay.ts); nothing without a durable store. */
   replay(): Promise<ReplaySummary> {
     if (this.accepted === undefined) return Promise.resolve(NOTHING_REPLAYED);
@@ -232,6 +240,7 @@ export class EngineCore extends EventEmitter<EngineEvents> implements ActionsCon
       const durable = work === undefined ? resolvedDurable : work.durableOf(activationId, tracked, () => work.track(activationId, action, payload, context, true));
       return { activationId, done, durable };
     }
+    if (action.exec.kind === BUILTIN_KIND) return this.#startBuiltin(action, params, activationId, context);
     const exec = action.exec;
     const runtime = this.runtimeFor(exec.kind, annotation(action.annotations, RUNTIME_ANNOTATION));
     const placement = runtime.placementOf?.(action.annotations);
@@ -268,6 +277,38 @@ export class EngineCore extends EventEmitter<EngineEvents> implements ActionsCon
     if (this.listenerCount('activation:queued') > 0) this.emit('activation:queued', info(job));
     const durable = work === undefined ? resolvedDurable : work.durableOf(activationId, tracked, () => work.track(activationId, action, payload, context, job.started));
     return { activationId, done, durable };
+  }
+
+  /**
+   * A built-in action runs here and now, outside the queue and the pool: it is the engine's own short work (a feed
+   * lifecycle call), and must not wait behind a backlog of user actions. Not written down as accepted work: a feed
+   * action's caller always waits for its answer.
+   */
+  #startBuiltin(action: ActionDoc, params: unknown, activationId: string, context: StartContext): Started {
+    const handler = this.#builtins.get(`${action.namespace}/${action.name}`);
+    if (handler === undefined) throw ewError('EW_KIND_UNSUPPORTED', [BUILTIN_KIND, this.kinds()]);
+    const start = Date.now();
+    const args = typeof params === 'object' && params !== null && !Array.isArray(params) ? (params as Record<string, unknown>) : {};
+    const finish = (statusCode: StatusCode, result: Record<string, unknown>): StoredActivation =>
+      activationRecord({
+        entity: action,
+        namespace: this.options.namespace,
+        activationId,
+        start,
+        end: Date.now(),
+        cause: context.cause,
+        response: { statusCode, result },
+        logs: [],
+        annotations: actionAnnotations(action, BUILTIN_KIND, { waitTime: 0, timedOut: false, causedBy: context.causedBy }),
+      });
+    const done = Promise.resolve()
+      .then(() => handler(args))
+      .then(
+        (outcome) => ('error' in outcome ? finish(STATUS.APPLICATION_ERROR, { error: outcome.error }) : finish(STATUS.SUCCESS, outcome.result)),
+        (error: unknown) => finish(STATUS.INTERNAL_ERROR, { error: error instanceof Error ? error.message : String(error) }),
+      )
+      .then((record) => this.complete(record));
+    return { activationId, done, durable: resolvedDurable };
   }
 
   /** The balancer's run: accepted work waits for its acceptance to be on disk, and does not run without one. */

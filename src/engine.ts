@@ -13,12 +13,17 @@ import { GroupCommit } from './store/group-commit';
 import { SqliteAcceptedLog } from './store/sqlite-accepted-log';
 import { NOTHING_REPLAYED, type ReplaySummary } from './queue/replay';
 import { DeadLettersApi } from './api/dead-letters-api';
+import { FeedsApi } from './api/feeds-api';
+import { createEngineFeeds } from './feeds/engine-feeds';
+import type { FeedService } from './feeds/feed-service';
+import { SqliteFeedJournal } from './store/sqlite-feed-journal';
 import { ActionsApi } from './api/actions-api';
 import { ActivationsApi } from './api/activations-api';
 import { PackagesApi } from './api/packages-api';
 import { RulesApi } from './api/rules-api';
 import { TriggersApi } from './api/triggers-api';
 import { EngineCore, type EngineStats } from './engine-core';
+import { fqn, requireNoPackage } from './entities/names';
 import type { EngineEvents } from './events';
 import { DEFAULTS, resolveOptions, type EngineOptions, type EngineOptionsInput } from './options';
 import type { Runtime } from './runtimes/runtime';
@@ -54,7 +59,10 @@ export class Engine {
   readonly packages: PackagesApi;
   readonly activations: ActivationsApi;
   readonly deadLetters: DeadLettersApi;
+  /** Triggers' feeds (docs/feeds.md): `/whisk.system/alarms/*` and `/whisk.system/mqtt/*`. */
+  readonly feeds: FeedsApi;
   readonly #core: EngineCore;
+  readonly #feeds: FeedService;
   #replaying: Promise<ReplaySummary> | undefined;
   /** The durable store's database, when the engine has one (`store`). */
   readonly #database: OpenedDatabase | undefined;
@@ -103,11 +111,19 @@ export class Engine {
     const accepted = writer === undefined ? undefined : new SqliteAcceptedLog(writer, deadLetterRetention);
     this.#core = new EngineCore(this.options, runtimes, records, entities, accepted);
     this.actions = new ActionsApi(this.#core);
-    this.triggers = new TriggersApi(this.#core);
+    // A deleted trigger's feed stops with it (the field is set below, before any trigger can be deleted).
+    this.triggers = new TriggersApi(this.#core, (trigger) => void this.#feeds.triggerDeleted(trigger));
     this.rules = new RulesApi(this.#core);
     this.packages = new PackagesApi(this.#core);
     this.activations = new ActivationsApi(this.#core);
     this.deadLetters = new DeadLettersApi(this.#core);
+    this.#feeds = createEngineFeeds({
+      core: this.#core,
+      triggers: this.triggers,
+      rules: this.rules,
+      journal: database === undefined ? undefined : new SqliteFeedJournal(database),
+    });
+    this.feeds = new FeedsApi(this.actions, this.#feeds, (trigger) => fqn(requireNoPackage(this.#core.name(trigger), 'trigger')));
     for (const runtime of runtimes.values()) {
       // Runtimes that report (Docker: image pulls, relaxed hardening) speak through the engine's events. Deferred
       // to a microtask, so a report made in start() reaches listeners added right after the engine is made.
@@ -121,10 +137,12 @@ export class Engine {
   }
 
   /**
-   * Runs the accepted invocations a previous engine on this store left unfinished (docs/durability.md), once; later
-   * calls return the first call's summary. Never rejects. Without a durable store there is nothing to run.
+   * Runs the accepted invocations a previous engine on this store left unfinished (docs/durability.md) and starts
+   * the feeds it kept (docs/feeds.md), once; later calls return the first call's summary. Never rejects. Without a
+   * durable store there is nothing to run.
    */
   replay(): Promise<ReplaySummary> {
+    if (this.#replaying === undefined && !this.#core.closed) this.#feeds.resume();
     this.#replaying ??= this.#core.closed
       ? Promise.resolve(NOTHING_REPLAYED)
       : this.#core.replay().catch((error: unknown) => {
@@ -183,11 +201,21 @@ export class Engine {
   close(timeout: number = this.options.closeTimeout): Promise<void> {
     if (!Number.isInteger(timeout) || timeout < 0) throw new TypeError(`Expected \`timeout\` to be a non-negative integer, got \`${String(timeout)}\``);
     // The database closes after the core, whose close flushes the activation records still to be committed.
-    this.#closing ??= this.#core.close(timeout).finally(() => {
-      this.#writer?.close();
-      this.#database?.db.close();
-    });
+    // Feeds stop at once with the core (a fire in flight is refused by the closed core); the store stays open
+    // until both are done, for the feeds' last saved positions.
+    this.#closing ??= Promise.all([this.#feeds.close(), this.#core.close(timeout)]).then(
+      () => this.#closeStore(),
+      (error: unknown) => {
+        this.#closeStore();
+        throw error;
+      },
+    );
     return this.#closing;
+  }
+
+  #closeStore(): void {
+    this.#writer?.close();
+    this.#database?.db.close();
   }
 }
 

@@ -1,5 +1,6 @@
 /** The engine's event map: activation lifecycle and pool notices. */
 import type { Activation } from './activations/record';
+import type { FeedStatusEvent } from './feeds/feed-service';
 import type { PullProgress } from './runtimes/runtime';
 
 export interface ActivationEventInfo {
@@ -26,4 +27,6 @@ export interface EngineEvents {
   'runtime:pull': [{ readonly runtime: string } & PullProgress];
   /** Something the operator should know about a runtime, e.g. a relaxed Docker hardening default. */
   'runtime:warning': [{ readonly runtime: string; readonly message: string }];
+  /** A trigger's feed changed state: scheduled with its next fire time, connected, failing and why, finished, paused. */
+  'feed:status': [FeedStatusEvent];
 }

@@ -72,6 +72,8 @@ export interface EngineOptions {
   readonly retryBackoff: number;
   /** With a durable store: dead letters kept; the oldest are dropped first. @default 10000 */
   readonly deadLetterRetention: number;
+  /** Alarms with `catchUp: 'once'` fire once for the times they missed while the engine was stopped only if the latest is no older than this many ms. @default 86400000 */
+  readonly alarmCatchUpWindow: number;
   /** Longest a blocking invocation waits before it is demoted to an activation id (ms). @default 60000 */
   readonly maxBlockingWait: number;
   /** `close()` lets running activations finish for this long (ms), then aborts the rest. @default 10000 */
@@ -125,6 +127,7 @@ export const DEFAULTS: EngineOptions = Object.freeze({
   retryLimit: 3,
   retryBackoff: 1_000,
   deadLetterRetention: 10_000,
+  alarmCatchUpWindow: 86_400_000, // 1 day: last night's backup runs after a morning power cut; last week's does not
   maxBlockingWait: 60_000,
   closeTimeout: 10_000, // leaves headroom under Node-RED's 15 s nodeCloseTimeout
   payloadLimit: 1_048_576, // 1 MB
@@ -185,6 +188,7 @@ const POSITIVE_INTEGERS = [
   'maxReplayAge',
   'retryBackoff',
   'deadLetterRetention',
+  'alarmCatchUpWindow',
   'maxBlockingWait',
   'payloadLimit',
   'resultLimit',

@@ -4,7 +4,7 @@
  */
 import type { EntityContext } from '../engine-context';
 import { fqn, requireNoPackage } from '../entities/names';
-import type { PackageDoc } from '../entities/types';
+import { annotation, type ActionDoc, type PackageDoc } from '../entities/types';
 import { ewError } from '../errors';
 import { entityFields, type EntityWriteOptions } from './entity-fields';
 import { listWindow, type ListOptions } from './list-options';
@@ -32,13 +32,16 @@ export class PackagesApi {
 
   #view(doc: PackageDoc): PackageView {
     const prefix = `${doc.namespace}/${doc.name}`;
-    const actions = this.#core.entities.list('action', prefix, true).map((a) => ({ name: a.name, version: a.version, annotations: a.annotations.map((x) => ({ ...x })) }));
+    const summary = (a: ActionDoc) => ({ name: a.name, version: a.version, annotations: a.annotations.map((x) => ({ ...x })) });
+    const inside = this.#core.entities.list('action', prefix, true);
+    // As OpenWhisk lists a package: actions annotated `feed` are its feeds.
+    const isFeed = (a: ActionDoc): boolean => annotation(a.annotations, 'feed') !== undefined && annotation(a.annotations, 'feed') !== false;
     return {
       ...entityViewFields(doc),
       parameters: doc.parameters.map((p) => ({ ...p })),
       binding: doc.binding === undefined ? {} : { ...doc.binding },
-      actions,
-      feeds: [],
+      actions: inside.filter((a) => !isFeed(a)).map(summary),
+      feeds: inside.filter(isFeed).map(summary),
     };
   }
 

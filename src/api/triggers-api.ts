@@ -58,9 +58,12 @@ function refusalLine(base: { rule: string; action: string }, error: unknown): st
 
 export class TriggersApi {
   readonly #core: TriggersContext;
+  readonly #deleted: (trigger: string) => void;
 
-  constructor(core: TriggersContext) {
+  /** `deleted` hears of every deleted trigger (`/ns/name`): its feed stops with it. */
+  constructor(core: TriggersContext, deleted: (trigger: string) => void = () => undefined) {
     this.#core = core;
+    this.#deleted = deleted;
   }
 
   /** The entities (newest first), or with `count: true` only how many there are, as `{triggers: n}`. */
@@ -90,6 +93,7 @@ export class TriggersApi {
     const q = requireNoPackage(this.#core.name(pickName(options, 'triggerName')), 'trigger');
     const doc = this.#core.entities.get('trigger', q);
     this.#core.entities.delete('trigger', q);
+    this.#deleted(fqn(q));
     return triggerView(doc);
   }
 

@@ -4,7 +4,7 @@
  * store), every write goes to it first, so a write the journal refuses (a full disk) changes nothing.
  */
 import { ewError } from '../errors';
-import type { QualifiedName } from './names';
+import { rootNamespace, type QualifiedName } from './names';
 import type { ActionDoc, PackageDoc, RuleDoc, TriggerDoc } from './types';
 
 export type EntityType = 'action' | 'trigger' | 'rule' | 'package';
@@ -30,6 +30,12 @@ export interface EntityJournal {
   put(entry: JournalEntry): void;
   delete(key: string): void;
 }
+
+/**
+ * The namespace of the built-in packages (`/whisk.system/alarms`, `/whisk.system/mqtt`): readable by everyone, written
+ * by no one, as OpenWhisk's system namespace is to an ordinary key.
+ */
+export const SYSTEM_NAMESPACE = 'whisk.system';
 
 export class EntityStore {
   readonly #entries = new Map<string, Entry>();
@@ -58,13 +64,21 @@ export class EntityStore {
     return doc;
   }
 
+  /** Adds a built-in entity of the system namespace: in memory only, made again by every engine. */
+  putSystem<T extends EntityType>(type: T, doc: DocByType[T]): void {
+    if (rootNamespace(doc.namespace) !== SYSTEM_NAMESPACE) throw new TypeError(`Expected a ${SYSTEM_NAMESPACE} entity, got ${doc.namespace}`);
+    this.#entries.set(EntityStore.key(doc), { type, doc });
+  }
+
   put<T extends EntityType>(type: T, doc: DocByType[T]): void {
+    refuseSystem(doc);
     const key = EntityStore.key(doc);
     this.#journal?.put({ key, type, doc });
     this.#entries.set(key, { type, doc });
   }
 
   delete(type: EntityType, q: QualifiedName): void {
+    refuseSystem(q);
     this.get(type, q);
     const key = EntityStore.key(q);
     this.#journal?.delete(key);
@@ -84,4 +98,9 @@ export class EntityStore {
     }
     return out.sort((a, b) => b.updated - a.updated);
   }
+}
+
+/** Nobody writes to the system namespace; its entities come with the engine. */
+function refuseSystem(q: QualifiedName): void {
+  if (rootNamespace(q.namespace) === SYSTEM_NAMESPACE) throw ewError('EW_AUTH_FORBIDDEN', []);
 }

@@ -14,6 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { awaitActivation } from '../activations/await-activation';
 import { httpStatusOf } from '../activations/record';
 import type { Engine } from '../engine';
+import { SYSTEM_NAMESPACE } from '../entities/entity-store';
 import { ewError } from '../errors';
 import { credentialsMatch } from './basic-auth';
 import { BodyReader } from './body-reader';
@@ -88,9 +89,20 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
       throw ewError('EW_AUTH_FORBIDDEN', []);
     }
   };
+  /**
+   * The system namespace's packages and feed actions (docs/feeds.md) are everyone's to read and to invoke (a feed
+   * action is how a trigger gets its feed), and no one's to change, as in OpenWhisk.
+   */
+  const systemUse = (namespace: string, collection: string, method: string): boolean => {
+    if (namespace !== SYSTEM_NAMESPACE) return false;
+    const allowed = collection === 'packages' ? method === 'GET' : collection === 'actions' ? method === 'GET' || method === 'POST' : false;
+    if (!allowed) throw ewError('EW_AUTH_FORBIDDEN', []);
+    return true;
+  };
   /** Entity name with its namespace, as the engine expects. */
-  const entity = (namespace: string, rest: string[]): string => {
+  const entity = (namespace: string, rest: string[], collection = '', method = 'GET'): string => {
     if (rest.length === 0 || rest.some((r) => r === '')) throw ewError('EW_ROUTE_NOT_FOUND', []);
+    if (systemUse(namespace, collection, method)) return `/${SYSTEM_NAMESPACE}/${rest.join('/')}`;
     checkNamespace(namespace);
     return `/${ns}/${rest.join('/')}`;
   };
@@ -177,10 +189,10 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
       case 'actions': {
         if (rest.length === 0) {
           if (method !== 'GET') throw ewError('EW_METHOD_NOT_ALLOWED', []);
-          checkNamespace(namespace);
-          return send(res, 200, await engine.actions.list(listOptions()));
+          if (!systemUse(namespace, collection, method)) checkNamespace(namespace);
+          return send(res, 200, await engine.actions.list({ ...listOptions(), namespace: namespace === SYSTEM_NAMESPACE ? SYSTEM_NAMESPACE : ns }));
         }
-        const name = entity(namespace, rest);
+        const name = entity(namespace, rest, collection, method);
         if (method === 'GET') return send(res, 200, await engine.actions.get({ name, code: query.get('code') !== 'false' }));
         if (method === 'DELETE') return send(res, 200, await engine.actions.delete({ name }));
         if (method === 'PUT') {
@@ -249,10 +261,11 @@ export function createRestApi(engine: Engine, options: RestApiOptions): Handler 
       case 'packages': {
         if (rest.length === 0) {
           if (method !== 'GET') throw ewError('EW_METHOD_NOT_ALLOWED', []);
-          checkNamespace(namespace);
-          return send(res, 200, await engine.packages.list({ ...listOptions(), public: flag(query, 'public') }));
+          if (!systemUse(namespace, collection, method)) checkNamespace(namespace);
+          const listed = { ...listOptions(), namespace: namespace === SYSTEM_NAMESPACE ? SYSTEM_NAMESPACE : ns, public: flag(query, 'public') };
+          return send(res, 200, await engine.packages.list(listed));
         }
-        const name = entity(namespace, rest);
+        const name = entity(namespace, rest, collection, method);
         if (method === 'GET') return send(res, 200, await engine.packages.get({ name }));
         if (method === 'DELETE') return send(res, 200, await engine.packages.delete({ name, force: flag(query, 'force') }));
         if (method === 'PUT') {

@@ -1,6 +1,6 @@
 /**
- * The engine database's schema: one file per engine holds activation records, entities, and accepted invocations
- * with the dead letters. Migrations run in order and `user_version` counts those applied; never edit one that has
+ * The engine database's schema: one file per engine holds activation records, entities, accepted invocations
+ * with the dead letters, and feeds. Migrations run in order and `user_version` counts those applied; never edit one that has
  * shipped: append another.
  */
 export const ENGINE_MIGRATIONS: readonly string[] = [
@@ -45,4 +45,10 @@ export const ENGINE_MIGRATIONS: readonly string[] = [
      reason TEXT NOT NULL
    );
    CREATE INDEX dead_letters_by_namespace ON dead_letters (namespace, seq);`,
+  // 4: feeds (docs/feeds.md): one per trigger, its provider's config and saved state
+  `CREATE TABLE feeds (
+     trigger TEXT PRIMARY KEY,
+     feed TEXT NOT NULL,
+     doc TEXT NOT NULL
+   );`,
 ];
