@@ -74,9 +74,13 @@ function countDue(schedule: Schedule, after: number, until: number): number {
   return n;
 }
 
-export function runAlarm(plan: AlarmPlan, host: FeedHost): FeedRun {
+/**
+ * Starts the alarm. `resumed`: the engine restarted and the alarm was running before, so it counts from its saved
+ * position (or its creation); otherwise (CREATE, UPDATE, UNPAUSE) it counts from now, and nothing before is missed.
+ */
+export function runAlarm(plan: AlarmPlan, host: FeedHost, resumed: boolean): FeedRun {
   const { schedule, clock } = { schedule: plan.schedule, clock: host.clock };
-  const position = savedPosition(host.saved, plan.created);
+  const position = resumed ? savedPosition(host.saved, plan.created) : { last: clock.now(), fired: 0, missed: 0 };
   let timer: Timer | undefined;
   let stopped = false;
   let waking: Promise<void> = Promise.resolve();
@@ -139,6 +143,14 @@ export function runAlarm(plan: AlarmPlan, host: FeedHost): FeedRun {
       host.status({ state: 'failing', message: `stopped by an unexpected error: ${String(error)}` });
     });
 
+  // Where counting starts is on disk from the start: a crash before the first fire must not count from creation.
+  if (!resumed) {
+    try {
+      host.save({ ...position });
+    } catch {
+      // a full disk: the status of the first fire will say so
+    }
+  }
   // A feed that was running before a restart may have missed fire times: handle them now, then wait.
   report();
   waking = guarded();

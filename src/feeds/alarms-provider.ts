@@ -99,7 +99,7 @@ function describe(config: AlarmConfig): Record<string, unknown> {
 }
 
 function start(options: AlarmProviderOptions) {
-  return (config: AlarmConfig, host: FeedHost) =>
+  return (config: AlarmConfig, host: FeedHost, resumed: boolean) =>
     runAlarm(
       {
         schedule: scheduleOf(config),
@@ -110,6 +110,7 @@ function start(options: AlarmProviderOptions) {
         whenFinished: config.deleteAfterFire === 'true' ? 'trigger' : config.deleteAfterFire === 'rules' ? 'rules' : undefined,
       },
       host,
+      resumed,
     );
 }
 
