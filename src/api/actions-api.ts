@@ -8,6 +8,7 @@ import { errorText, httpStatusOf, toApiView, type Activation, type StoredActivat
 import type { ActionsContext, Caller, EntityContext } from '../engine-context';
 import { RUNTIME_ANNOTATION } from '../engine-core';
 import { fqn, packageOf, rootNamespace } from '../entities/names';
+import { refuseSystem } from '../entities/entity-store';
 import { resolveAction } from '../entities/resolve-action';
 import { annotation, isSequence, type ActionDoc, type Exec, type KeyValue, type Parameter } from '../entities/types';
 import {
@@ -147,7 +148,7 @@ export class ActionsApi {
   }
 
   async delete(options: NameOptions): Promise<ActionView> {
-    const q = this.#core.name(pickName(options, 'actionName'));
+    const q = refuseSystem(this.#core.name(pickName(options, 'actionName')));
     const doc = this.#core.entities.get('action', q);
     this.#core.entities.delete('action', q);
     return actionView(doc);
@@ -195,7 +196,7 @@ export class ActionsApi {
   #put(options: ActionOptions, overwrite: boolean): ActionDoc {
     if (typeof options !== 'object' || options === null) throw new TypeError('Expected `options` to be an object');
     const core = this.#core;
-    const q = core.name(pickName(options, 'actionName'));
+    const q = refuseSystem(core.name(pickName(options, 'actionName')));
     const pkgName = packageOf(q.namespace);
     if (pkgName !== undefined) {
       // An action lives in a package that exists and is not a binding.

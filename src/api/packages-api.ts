@@ -3,6 +3,7 @@
  * and gives them default parameters; a binding names another package and adds its own (apache/openwhisk docs/packages.md).
  */
 import type { EntityContext } from '../engine-context';
+import { refuseSystem } from '../entities/entity-store';
 import { fqn, requireNoPackage } from '../entities/names';
 import { annotation, type ActionDoc, type PackageDoc } from '../entities/types';
 import { ewError } from '../errors';
@@ -70,7 +71,7 @@ export class PackagesApi {
 
   async delete(options: PackageOptions | string): Promise<PackageView> {
     const o = typeof options === 'string' ? { name: options } : options;
-    const q = this.#name(o);
+    const q = refuseSystem(this.#name(o));
     const doc = this.#core.entities.get('package', q);
     const view = this.#view(doc);
     const inside = this.#core.entities.list('action', `${q.namespace}/${q.name}`, true);
@@ -82,7 +83,7 @@ export class PackagesApi {
 
   #put(o: PackageOptions, overwrite: boolean): PackageDoc {
     const core = this.#core;
-    const q = this.#name(o);
+    const q = refuseSystem(this.#name(o));
     const existing = core.entities.find('package', q);
     if (existing !== undefined && !overwrite) throw ewError('EW_ENTITY_EXISTS', [], { name: fqn(q) });
     const body = o.package ?? {};

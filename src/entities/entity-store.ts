@@ -100,7 +100,8 @@ export class EntityStore {
   }
 }
 
-/** Nobody writes to the system namespace; its entities come with the engine. */
-function refuseSystem(q: QualifiedName): void {
+/** Nobody writes to the system namespace; its entities come with the engine. The APIs check first, before validating. */
+export function refuseSystem<Q extends QualifiedName>(q: Q): Q {
   if (rootNamespace(q.namespace) === SYSTEM_NAMESPACE) throw ewError('EW_AUTH_FORBIDDEN', []);
+  return q;
 }
