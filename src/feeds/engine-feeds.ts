@@ -10,6 +10,7 @@ import { isEdgeWhiskError } from '../errors';
 import type { BuiltinOutcome } from '../invoker/builtin-action';
 import { createAlarmProviders } from './alarms-provider';
 import { SYSTEM_CLOCK, type Clock } from './clock';
+import { mqttProvider } from './mqtt-provider';
 import type { FeedJournal } from './feed-journal';
 import { FeedParameterError, type FeedProvider } from './feed-provider';
 import { FeedService } from './feed-service';
@@ -24,7 +25,10 @@ export interface EngineFeedsParts {
 }
 
 export function systemPackages(options: { readonly catchUpWindow: number }): SystemPackage[] {
-  return [{ name: 'alarms', description: 'Alarms and periodic utility', feeds: createAlarmProviders(options) as unknown as FeedProvider[] }];
+  return [
+    { name: 'alarms', description: 'Alarms and periodic utility', feeds: createAlarmProviders(options) as unknown as FeedProvider[] },
+    { name: 'mqtt', description: 'Fire triggers from MQTT messages', feeds: [mqttProvider as unknown as FeedProvider] },
+  ];
 }
 
 export function createEngineFeeds(parts: EngineFeedsParts): FeedService {

@@ -76,6 +76,11 @@ export interface FeedProvider<Config = Record<string, unknown>> {
   start(config: Config, host: FeedHost, resumed: boolean): FeedRun;
   /** The config as READ shows it (credentials left out). */
   describe(config: Config): Record<string, unknown>;
+  /**
+   * The feed is deleted for good (DELETE, or its trigger was deleted), after its run stopped: release what lives
+   * outside the engine (an MQTT broker's persistent session). Never rejects.
+   */
+  remove?(config: Config): Promise<void>;
 }
 
 /** A parameter a feed refuses; its message is what the caller of the feed action gets as `error`. */

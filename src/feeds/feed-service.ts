@@ -144,6 +144,7 @@ export class FeedService {
       case 'DELETE':
         await this.#stop(live);
         this.#forget(trigger);
+        await provider.remove?.(live.record.config);
         return { status: 'success' };
       case 'UPDATE': {
         const config = await provider.configure(params, live.record.config, { trigger, clock: this.#host.clock });
@@ -172,6 +173,7 @@ export class FeedService {
     if (live === undefined) return;
     this.#forget(trigger);
     await this.#stop(live);
+    await this.#providers.get(live.record.feed)?.remove?.(live.record.config);
   }
 
   /** Stops every feed; their records stay for the next engine. */
