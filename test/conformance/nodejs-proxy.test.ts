@@ -815,6 +815,21 @@ describe('Node.js action proxy: protocol rules beyond P01-P34', () => {
     expect((await run(proxy, {})).status).toBe(403);
   });
 
+  it("a zip with a ../ entry fails init with OpenWhisk's Zip message (502, logged, sentinels) and the proxy keeps answering", async () => {
+    const proxy = await fresh();
+    const evil = b64(zip([{ name: 'index.js', data: 'exports.main = (args) => args;' }, { name: '../escape.js', data: 'escaped' }]));
+    const reply = await initCode(proxy, evil, 'main');
+    expect(reply.status).toBe(502);
+    expect(reply.body).toEqual({ error: 'Initialization has failed due to: There was an error uncompressing the action Zip archive.' });
+    const streams = await streamsAfter(proxy, 1);
+    expect(streams.stderr).toContain('Error during initialization: Error: There was an error uncompressing the action Zip archive.');
+    // The process is alive and answers as a runtime whose init failed: no action to run, no second init.
+    const next = await run(proxy, {});
+    expect([next.status, next.text]).toEqual([403, '{"error":"System not initialized."}']);
+    const again = await initCode(proxy, b64(zip({ 'index.js': 'exports.main = (args) => args;' })), 'main');
+    expect([again.status, again.text]).toEqual([403, '{"error":"System not ready, status is stopped."}']);
+  });
+
   it('every response carries Content-Length and is not chunked (200, 403, 500, 502 and a large body)', async () => {
     const proxy = await fresh();
     const replies: Reply[] = [];

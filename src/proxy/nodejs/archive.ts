@@ -1,13 +1,12 @@
 /**
- * Zip and tar.gz actions (docs/action-protocol.md#archives): detected by their first bytes, unpacked with well-kept
- * libraries (yauzl, node-tar) into a fresh directory. Entries that would land outside it are refused.
+ * Zip and tar.gz actions (docs/action-protocol.md#archives): detected by their first bytes and unpacked into a fresh
+ * directory, zips with the proxy's own reader (zip-reader.ts, on node:zlib), tar.gz with node-tar. Entries that would
+ * land outside the directory are refused.
  */
-import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import * as tar from 'tar';
-import * as yauzl from 'yauzl';
+import { readZip } from './zip-reader';
 
 export type ArchiveType = 'zip' | 'tar.gz';
 
@@ -16,6 +15,14 @@ export const ARCHIVE_MESSAGES = Object.freeze({
   zip: 'There was an error uncompressing the action Zip archive.',
   tgz: 'There was an error uncompressing the action Tar GZ archive.',
 });
+
+/**
+ * The most a zip action may unpack to, all entries together. The code limit is 48 MB compressed, and deflate reaches
+ * about 1000:1, so without a bound a zip bomb in an action could claim tens of GB of the disk its temp directory is
+ * on (a process runtime unpacks into the host's). JavaScript and node_modules compress some 3–10 times, so a real
+ * action stays well within 1 GiB. In a container the tmpfs at /tmp (`docker.tmpSize`) is the tighter bound.
+ */
+export const MAX_UNPACKED_ZIP_BYTES = 1024 * 1024 * 1024;
 
 export function archiveType(data: Buffer): ArchiveType | undefined {
   if (data.length >= 4 && data[0] === 0x50 && data[1] === 0x4b && data[2] === 0x03 && data[3] === 0x04) return 'zip';
@@ -42,32 +49,16 @@ function inside(dir: string, name: string): string {
   return target;
 }
 
-function extractZip(data: Buffer, dir: string): Promise<void> {
-  return new Promise((done, fail) => {
-    yauzl.fromBuffer(data, { lazyEntries: true, decodeStrings: true, validateEntrySizes: true }, (openError, zip) => {
-      if (openError || zip === undefined) return fail(openError ?? new Error('cannot open zip'));
-      zip.on('error', fail);
-      zip.on('end', () => done());
-      zip.on('entry', (entry: yauzl.Entry) => {
-        let target: string;
-        try {
-          target = inside(dir, entry.fileName);
-        } catch (error) {
-          zip.close();
-          return fail(error);
-        }
-        if (entry.fileName.endsWith('/')) {
-          mkdir(target, { recursive: true }).then(() => zip.readEntry(), fail);
-          return;
-        }
-        zip.openReadStream(entry, (streamError, stream) => {
-          if (streamError || stream === undefined) return fail(streamError ?? new Error('cannot read zip entry'));
-          mkdir(dirname(target), { recursive: true })
-            .then(() => pipeline(stream, createWriteStream(target, { mode: (entry.externalFileAttributes >>> 16) & 0o777 || 0o644 })))
-            .then(() => zip.readEntry(), fail);
-        });
-      });
-      zip.readEntry();
-    });
-  });
+async function extractZip(data: Buffer, dir: string): Promise<void> {
+  for await (const entry of readZip(data, { maxTotalSize: MAX_UNPACKED_ZIP_BYTES })) {
+    // The reader refuses `..` and absolute names already; this keeps the guarantee where the path is used.
+    const target = inside(dir, entry.name);
+    if (entry.directory) {
+      await mkdir(target, { recursive: true });
+      continue;
+    }
+    await mkdir(dirname(target), { recursive: true });
+    // `wx`: never through or over something already there (the directory is fresh, so only an earlier entry could be).
+    await writeFile(target, entry.data, { mode: (entry.mode ?? 0) & 0o777 || 0o644, flag: 'wx' });
+  }
 }
