@@ -2,7 +2,7 @@
  * The MQTT feed's parameters (`/whisk.system/mqtt/subscribe`): their validation into the config stored with the
  * trigger, and what READ shows of it. No I/O here; the broker check is the provider's (mqtt-provider.ts).
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { FeedParameterError, type FeedParameter } from './feed-provider';
 import { topicFilterProblem } from './topic-filter';
 
@@ -15,7 +15,7 @@ export interface MqttConfig {
   /** The topic filters, at least one, no duplicates, in the order given. */
   readonly topic: readonly string[];
   readonly qos: MqttQos;
-  /** As given, or `edgewhisk-<hash of the trigger name>` so a restart finds its session on the broker again. */
+  /** As given, or made at CREATE (`defaultClientId`) and kept, so a restart finds its session on the broker again. */
   readonly clientId: string;
   /** As given; absent means the default of `cleanSessionOf` (persistent for qos 1 and 2). */
   readonly cleanSession?: boolean;
@@ -30,7 +30,7 @@ export const MQTT_PARAMETERS: readonly FeedParameter[] = [
   { name: 'qos', required: false, description: 'The subscription QoS: 0 (default), 1 or 2.' },
   { name: 'username', required: false, description: 'The user name the broker knows the feed by.' },
   { name: 'password', required: false, description: 'The password of username; never shown again.' },
-  { name: 'clientId', required: false, description: 'The MQTT client id; by default edgewhisk- and a hash of the trigger name, the same across restarts.' },
+  { name: 'clientId', required: false, description: 'The MQTT client id; by default one made when the feed is created (edgewhisk- and 12 hex digits), kept across restarts.' },
   {
     name: 'cleanSession',
     required: false,
@@ -95,12 +95,14 @@ export function describeMqttConfig(config: MqttConfig): Record<string, unknown> 
 }
 
 /**
- * Stable per trigger, so a restarted engine resumes its broker session. 22 characters: MQTT 3.1.1 servers must
- * accept ids up to 23. Two EdgeWhisk instances with a trigger of the same name on one broker must set `clientId`,
- * or the broker keeps closing one connection for the other.
+ * Made once at CREATE and kept in the feed's config, so a restarted engine resumes its broker session with it. Part
+ * of it comes from the trigger name (to recognise it in a broker's log), part is random: two EdgeWhisk instances
+ * (Node-RED and `edgewhisk serve` on one device, both in namespace `guest`) with a trigger of the same name must not
+ * share an id, or the broker keeps closing one connection for the other. 22 characters: MQTT 3.1.1 servers must
+ * accept ids up to 23.
  */
 export function defaultClientId(trigger: string): string {
-  return `edgewhisk-${createHash('sha256').update(trigger).digest('hex').slice(0, 12)}`;
+  return `edgewhisk-${createHash('sha256').update(trigger).digest('hex').slice(0, 6)}${randomBytes(3).toString('hex')}`;
 }
 
 function parseUrl(value: unknown): string {

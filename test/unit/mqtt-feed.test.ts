@@ -151,13 +151,16 @@ describe('MQTT feed: parameters', () => {
     expect((error as Error).message).not.toContain('hunter22');
   });
 
-  it('normalises the config: default ports, qos as a string, a stable client id per trigger, persistent sessions for qos 1; describe leaves the password out', async () => {
+  it('normalises the config: default ports, qos as a string, a client id per feed kept across updates, persistent sessions for qos 1; describe leaves the password out', async () => {
     const port = await freePort(); // nothing listens: the check cannot reach a broker, and CREATE is accepted anyway
     const host = { trigger: '/guest/kitchen', clock: SYSTEM_CLOCK };
     const config = await mqttProvider.configure({ url: `mqtt://127.0.0.1:${port}`, topic: '["home/+/state","home/#"]', qos: '1', username: 'bob', password: 'hunter22' }, undefined, host);
     expect(config).toMatchObject({ url: `mqtt://127.0.0.1:${port}`, topic: ['home/+/state', 'home/#'], qos: 1, username: 'bob', password: 'hunter22' });
     expect(config.clientId).toMatch(/^edgewhisk-[0-9a-f]{12}$/);
-    expect((await mqttProvider.configure({ url: `mqtt://127.0.0.1:${port}`, topic: 'x' }, undefined, host)).clientId).toBe(config.clientId);
+    // Kept by UPDATE (it is in the stored config, which is what a restart resumes with) …
+    expect((await mqttProvider.configure({ qos: '0' }, config, host)).clientId).toBe(config.clientId);
+    // … and unique per feed: a second engine's trigger of the same name gets another id.
+    expect((await mqttProvider.configure({ url: `mqtt://127.0.0.1:${port}`, topic: 'x' }, undefined, host)).clientId).not.toBe(config.clientId);
     expect((await mqttProvider.configure({ url: `mqtt://127.0.0.1:${port}`, topic: 'x' }, undefined, { ...host, trigger: '/guest/hall' })).clientId).not.toBe(config.clientId);
     const described = mqttProvider.describe(config);
     expect(described).toEqual({ url: `mqtt://127.0.0.1:${port}`, topic: ['home/+/state', 'home/#'], qos: 1, clientId: config.clientId, cleanSession: false, username: 'bob' });
