@@ -80,7 +80,7 @@ async function main(argv: string[]): Promise<void> {
       serveBanner(server.url, server.engine.options, server.auth, server.authFile),
       store === 'memory'
         ? '  store:     memory (nothing survives a restart)'
-        : `  store:     ${store} (entities, activation records and accepted invocations survive a restart)`,
+        : `  store:     ${store} (entities, activation records, accepted invocations and feeds survive a restart)`,
     ].join('\n'),
   );
   // What a previous run left accepted and unfinished is run again now (docs/durability.md): say so when there was any.
@@ -88,6 +88,13 @@ async function main(argv: string[]): Promise<void> {
     const total = r.queued + r.rerun + r.expired + r.gone;
     if (total > 0) {
       console.log(`  replayed:  ${r.queued} accepted, ${r.rerun} re-run (were running), ${r.expired} expired and ${r.gone} without their action (dead letters)`);
+    }
+    const feeds = server.engine.feeds.list();
+    if (feeds.length > 0) {
+      const paused = feeds.filter((f) => f.paused).length;
+      const named = feeds.slice(0, 5).map((f) => `${f.trigger} ← ${f.feed}`);
+      if (feeds.length > 5) named.push(`and ${feeds.length - 5} more`);
+      console.log(`  feeds:     ${feeds.length} resumed (${named.join(', ')})${paused > 0 ? `, ${paused} of them paused` : ''}`);
     }
   });
 }

@@ -1,7 +1,7 @@
 /**
  * `engine.feeds`: the `openwhisk` client's `ow.feeds` (create, get, update, delete), which invokes the feed action
  * with a lifecycle event and waits for it (apache/openwhisk docs/feeds.md), plus EdgeWhisk's `pause`, `unpause`
- * and `status`. The trigger must exist before its feed is created, as with OpenWhisk's CLI.
+ * `status` and `list`. The trigger must exist before its feed is created, as with OpenWhisk's CLI.
  */
 import type { FeedService, FeedStatusEvent, LifecycleEvent } from '../feeds/feed-service';
 import type { ActionsApi } from './actions-api';
@@ -49,6 +49,11 @@ export class FeedsApi {
 
   unpause(options: FeedOptions): Promise<unknown> {
     return this.#call('UNPAUSE', options);
+  }
+
+  /** Every trigger's feed with how it is doing, by trigger name. */
+  list(): (FeedStatusEvent & { readonly paused: boolean })[] {
+    return this.#service.list();
   }
 
   /** How the feed of `trigger` is doing (its next fire, its connection), or `undefined` when it has none. */

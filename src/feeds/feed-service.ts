@@ -86,6 +86,11 @@ export class FeedService {
     }
   }
 
+  /** Every feed with its status, by trigger name. */
+  list(): (FeedStatusEvent & { readonly paused: boolean })[] {
+    return [...this.#live.keys()].sort().map((trigger) => this.statusOf(trigger) as FeedStatusEvent & { readonly paused: boolean });
+  }
+
   /** The status of the feed of `trigger`, if it has one. */
   statusOf(trigger: string): (FeedStatusEvent & { readonly paused: boolean }) | undefined {
     const live = this.#live.get(trigger);

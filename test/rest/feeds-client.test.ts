@@ -72,6 +72,8 @@ describe('feeds through the official client against edgewhisk serve', () => {
     const second = await startServe({ home: first.home, auth: first.auth });
     servers.push(second);
     ow = openwhisk({ apihost: second.url, api_key: second.auth });
+    for (let i = 0; i < 50 && !second.output().includes('feeds:'); i++) await sleep(100);
+    expect(second.output()).toMatch(/feeds: +1 resumed \(\/[^/]+\/every-second ← \/whisk\.system\/alarms\/alarm\)/);
     const read = (await readFeed(ow, { name: '/whisk.system/alarms/alarm', trigger: 'every-second' })) as {
       response: { result: { config: { cron: string; payload: unknown }; status: { active: boolean; state: string } } };
     };
