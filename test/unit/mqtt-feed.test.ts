@@ -421,8 +421,9 @@ describe('MQTT feed: the broker goes away', () => {
     await restarting.stop();
     await waitFor(() => host.last?.state === 'failing', 'a failing status', host);
     expect(host.last?.message).toMatch(new RegExp(`^connection to 127\\.0\\.0\\.1:${restarting.port} lost: the broker closed the connection, retrying in 100 ms$`));
-    await restarting.start();
+    // Counted before the start: the feed may reconnect before start() has returned.
     const failures = host.statuses.length;
+    await restarting.start();
     await waitFor(() => host.statuses.length > failures && host.last?.state === 'connected', 'the feed to reconnect', host);
     const publisherAgain = await publisher(restarting.url);
     await publisherAgain.publishAsync(topic, '"back"', { qos: 1 });
