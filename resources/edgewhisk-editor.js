@@ -4,8 +4,9 @@
  * resources/ folder and loaded once, by the engine node's editor file.
  *
  * The runtime side is src/nodes/lib/editor-feed.ts (what is pushed) and src/nodes/lib/admin-routes.ts (what is
- * fetched): GET edgewhisk/engines, GET edgewhisk/engines/:key/activations[/:id], POST edgewhisk/run, and the
- * engine's dead letters: GET edgewhisk/engines/:key/dead-letters, POST …/dead-letters/:id/redrive, DELETE …/:id.
+ * fetched): GET edgewhisk/engines, GET edgewhisk/engines/:key/activations[/:id], POST edgewhisk/run, the
+ * engine's dead letters: GET edgewhisk/engines/:key/dead-letters, POST …/dead-letters/:id/redrive, DELETE …/:id,
+ * and the trigger dialog's schedule preview: GET edgewhisk/schedule.
  */
 (function () {
     'use strict';
@@ -61,6 +62,7 @@
         '.ew-note { padding:2px 8px; color:#b85c00; }',
         '.ew-run-result { margin-top:6px; } .ew-run-result pre { white-space:pre-wrap; word-break:break-word; max-height:240px; overflow:auto; font-size:11px; }',
         '.ew-run-head { display:flex; align-items:center; gap:6px; }',
+        '.ew-schedule-next { margin:0 0 0 18px; font-family:monospace; font-size:12px; } .ew-schedule-error { color:#d6615f; }',
         '.ew-dead { flex:none; padding:2px 8px; border-bottom:1px solid var(--red-ui-secondary-border-color,#ddd); max-height:25%; overflow:auto; }',
         '.ew-dead-head { cursor:pointer; color:#8e2a2a; font-weight:bold; line-height:20px; }',
         '.ew-dead-row { display:grid; grid-template-columns:1fr auto; gap:0 6px; padding:2px 0; border-top:1px solid var(--red-ui-secondary-border-color,#eee); }',
@@ -579,6 +581,48 @@
     }
 
     /**
+     * The trigger dialog's schedule preview (called from its oneditprepare): the next 3 fire times of the cron being
+     * typed, in its time zone (the Node-RED host's when the field is empty, which is named in `$hostZone`), or why
+     * the alarm feed would refuse it. Computed by the runtime with the feed's own code: the browser's clock and zone
+     * may differ from the host's, and a preview the deployed schedule did not keep would mislead.
+     */
+    function attachSchedulePreview($cron, $zone, $out, $hostZone) {
+        var timer = null;
+        var asked = 0;
+        function draw(body, cron) {
+            $hostZone.text(body.hostTimeZone);
+            $zone.attr('placeholder', body.hostTimeZone);
+            $out.empty();
+            if (cron === '') {
+                $('<div class="ew-schedule-none"></div>').text('No schedule: the trigger fires on input only.').appendTo($out);
+            } else if (body.error) {
+                $('<div class="ew-schedule-error"></div>').text(body.error).appendTo($out);
+            } else if (body.next.length === 0) {
+                $('<div class="ew-schedule-none"></div>').text('This schedule never fires.').appendTo($out);
+            } else {
+                $('<div></div>').text('Next fire times (' + body.timezone + '):').appendTo($out);
+                var $list = $('<ol class="ew-schedule-next"></ol>').appendTo($out);
+                body.next.forEach(function (n) { $('<li></li>').attr('title', n.at).text(n.text).appendTo($list); });
+            }
+        }
+        function ask() {
+            var cron = String($cron.val() || '').trim();
+            var mine = ++asked;
+            $.getJSON('edgewhisk/schedule', { cron: cron, timezone: String($zone.val() || '').trim() })
+                .done(function (body) { if (mine === asked) { draw(body, cron); } })
+                .fail(function (xhr) {
+                    if (mine !== asked) { return; }
+                    var message = xhr.status === 401 ? 'You do not have permission to read EdgeWhisk (edgewhisk.read).' : (xhr.responseJSON && xhr.responseJSON.error) || xhr.statusText || 'The preview failed.';
+                    $out.empty().append($('<div class="ew-schedule-error"></div>').text(message));
+                });
+        }
+        function later() { clearTimeout(timer); timer = setTimeout(ask, 250); }
+        $cron.on('input change', later);
+        $zone.on('input change', later);
+        ask();
+    }
+
+    /**
      * What the browser holds (for checking the bound): the largest number of activations kept for one engine, and
      * how many finished activations of action `name` are kept across engines.
      */
@@ -591,7 +635,7 @@
         return { total: total, done: done };
     }
 
-    window.EdgeWhiskEditor = { attachRun: attachRun, kept: kept };
+    window.EdgeWhiskEditor = { attachRun: attachRun, attachSchedulePreview: attachSchedulePreview, kept: kept };
     // Node-RED loads node editor files once its sidebar exists.
     createSidebar();
 })();

@@ -29,4 +29,9 @@ export interface EngineEvents {
   'runtime:warning': [{ readonly runtime: string; readonly message: string }];
   /** A trigger's feed changed state: scheduled with its next fire time, connected, failing and why, finished, paused. */
   'feed:status': [FeedStatusEvent];
+  /**
+   * A feed fired its trigger: the trigger activation's id, absent when no rule was active (nothing is recorded then).
+   * Lets a listener tell a feed's fires from the same trigger fired by anyone else, without hearing every activation.
+   */
+  'feed:fired': [{ readonly trigger: string; readonly feed: string; readonly activationId?: string }];
 }

@@ -37,6 +37,16 @@ export function createEngineFeeds(parts: EngineFeedsParts): FeedService {
   const providers = new Map<string, FeedProvider>();
   for (const pkg of packages) for (const feed of pkg.feeds) providers.set(feedPath(pkg.name, feed.name), feed);
 
+  const announceFire = (trigger: string, activationId: string | undefined): void => {
+    if (core.listenerCount('feed:fired') === 0) return;
+    const feed = service.statusOf(trigger)?.feed ?? '';
+    try {
+      core.emit('feed:fired', { trigger, feed, ...(activationId === undefined ? {} : { activationId }) });
+    } catch (error) {
+      process.emitWarning(`A 'feed:fired' listener threw: ${String(error)}`, 'EdgeWhiskWarning');
+    }
+  };
+
   const service = new FeedService(providers, parts.journal, {
     clock: parts.clock ?? SYSTEM_CLOCK,
     triggerName(input) {
@@ -59,6 +69,7 @@ export function createEngineFeeds(parts: EngineFeedsParts): FeedService {
     async fire(trigger, payload) {
       try {
         const fired = await triggers.invoke({ name: trigger, params: payload });
+        announceFire(trigger, fired.activationId);
         return fired.activationId === undefined ? { fired: true } : { fired: true, activationId: fired.activationId };
       } catch (error) {
         const gone = isEdgeWhiskError(error) && error.code === 'EW_ENTITY_NOT_FOUND';

@@ -1,6 +1,8 @@
 /**
  * `edgewhisk-trigger`: fires a named trigger with the message's payload. Outputs the trigger activation id and the
  * activation id of every rule it fired; optionally waits for those activations and outputs their results together.
+ * With a schedule (cron, time zone) the trigger's alarm feed fires it too, and each of those fires is output the same
+ * way with `topic: 'schedule'` (lib/trigger-schedule.ts).
  */
 import type { Activation } from '../activations/record';
 import { isValidEntityName } from '../entities/names';
@@ -8,8 +10,9 @@ import { noteOrigin } from './lib/activation-origins';
 import { leaseEngineFor } from './lib/engine-source';
 import { asError, errorStatus, shortText } from './lib/node-errors';
 import type { DoneFn, Node, NodeDef, NodeMessage, RedApi, SendFn } from './lib/red-types';
+import { startSchedule, type ScheduleFields } from './lib/trigger-schedule';
 
-interface TriggerNodeDef extends NodeDef {
+interface TriggerNodeDef extends NodeDef, ScheduleFields {
   engine?: string;
   trigger?: string;
   /** Wait for the rule activations and output their results. */
@@ -44,14 +47,32 @@ export default function register(RED: RedApi): void {
         await engine.triggers.create({ name }).catch(() => undefined);
       }
     };
+    let ready = Promise.resolve();
     if (configured !== '') {
       if (!isValidEntityName(configured)) {
         node.error(`Invalid trigger name '${configured}'.`);
         node.status({ fill: 'red', shape: 'ring', text: 'invalid name' });
       } else {
-        ensureTrigger(configured).catch(() => undefined);
+        ready = ensureTrigger(configured).catch(() => undefined);
       }
     }
+
+    /** What a fire became, as the node outputs it: the rules it started, or with "wait" their results. */
+    const outcome = async (activationId: string | undefined): Promise<{ payload: unknown; activation?: Activation; rules: readonly RuleOutcome[] }> => {
+      if (activationId === undefined) return { payload: { activationId: null, rules: [] }, rules: [] };
+      noteOrigin(engine, activationId, { node: node.id });
+      const record = await engine.activations.get(activationId);
+      const rules = record.logs.map((line) => JSON.parse(line) as RuleOutcome);
+      if (def.wait !== true) return { payload: { activationId, rules }, activation: record, rules };
+      const results = await Promise.all(
+        rules.map(async (rule) => {
+          if (rule.activationId === undefined) return { ...rule, result: undefined };
+          const activation: Activation = await engine.activations.wait({ activationId: rule.activationId, timeout: waitMs });
+          return { ...rule, success: activation.response.success, status: activation.response.status, result: activation.response.result, activation };
+        }),
+      );
+      return { payload: { activationId, results }, activation: record, rules };
+    };
 
     const handle = async (msg: NodeMessage, send: SendFn, done: DoneFn): Promise<void> => {
       const override = typeof msg['trigger'] === 'string' && msg['trigger'] !== '' && def.blockOverrides !== true;
@@ -61,34 +82,38 @@ export default function register(RED: RedApi): void {
       const payload = msg.payload;
       const params = payload !== null && typeof payload === 'object' && !Array.isArray(payload) ? (payload as Record<string, unknown>) : payload === undefined ? {} : { payload };
       const fired = await engine.triggers.invoke({ name, params });
-      if (fired.activationId !== undefined) noteOrigin(engine, fired.activationId, { node: node.id });
-      if (fired.activationId === undefined) {
-        msg.payload = { activationId: null, rules: [] };
+      const result = await outcome(fired.activationId);
+      msg.payload = result.payload;
+      if (result.activation === undefined) {
         node.status({ fill: 'grey', shape: 'ring', text: 'no active rule' });
-        send(msg);
-        done();
-        return;
-      }
-      const record = await engine.activations.get(fired.activationId);
-      const rules = record.logs.map((line) => JSON.parse(line) as RuleOutcome);
-      msg['activation'] = record;
-      if (def.wait === true) {
-        const results = await Promise.all(
-          rules.map(async (rule) => {
-            if (rule.activationId === undefined) return { ...rule, result: undefined };
-            const activation: Activation = await engine.activations.wait({ activationId: rule.activationId, timeout: waitMs });
-            return { ...rule, success: activation.response.success, status: activation.response.status, result: activation.response.result, activation };
-          }),
-        );
-        msg.payload = { activationId: fired.activationId, results };
       } else {
-        msg.payload = { activationId: fired.activationId, rules };
+        msg['activation'] = result.activation;
+        const ok = result.rules.filter((r) => r.success).length;
+        // A scheduled node keeps saying when it fires next: that is what its status is looked at for.
+        const next = schedule.next();
+        node.status({ fill: 'green', shape: 'dot', text: next === undefined ? shortText(`fired ${ok}/${result.rules.length} rules`) : `fired ${ok}/${result.rules.length}, ${next}` });
       }
-      const ok = rules.filter((r) => r.success).length;
-      node.status({ fill: 'green', shape: 'dot', text: shortText(`fired ${ok}/${rules.length} rules`) });
       send(msg);
       done();
     };
+
+    // A fire of the schedule: output like a message's, with no message to answer (its status stays the schedule's).
+    // An invalid name was reported above; its schedule has nothing to fire.
+    const schedule = startSchedule({
+      RED,
+      node,
+      engine,
+      trigger: isValidEntityName(configured) ? configured : '',
+      valid: configured === '' || isValidEntityName(configured),
+      fields: def,
+      ready,
+      fired: (activationId) => {
+        outcome(activationId).then(
+          (result) => node.send({ topic: 'schedule', payload: result.payload, ...(result.activation === undefined ? {} : { activation: result.activation }) }),
+          (error: unknown) => node.error(asError(error)),
+        );
+      },
+    });
 
     node.on('input', (msg: NodeMessage, send: SendFn, done: DoneFn) => {
       handle(msg, send, done).catch((error: unknown) => {
@@ -97,10 +122,13 @@ export default function register(RED: RedApi): void {
       });
     });
 
-    node.on('close', (_removed: boolean, done: () => void) => {
+    node.on('close', (removed: boolean, done: () => void) => {
       const current = lease;
       lease = undefined;
-      (current?.release() ?? Promise.resolve()).then(done, done);
+      schedule
+        .close(removed === true)
+        .then(() => current?.release())
+        .then(done, done);
     });
   }
   RED.nodes.registerType('edgewhisk-trigger', EdgeWhiskTriggerNode as unknown as new (def: NodeDef) => unknown);

@@ -366,3 +366,37 @@ describe('the dialogs, as a new user meets them', () => {
     expect(session.errors).toEqual([]);
   });
 });
+
+describe("the trigger dialog's schedule", () => {
+  type Red = { editor: { edit(n: unknown): void }; nodes: { node(id: string): unknown } };
+  const preview = '.edgewhisk-schedule-preview';
+
+  it('previews the next 3 fire times of the cron being typed in its time zone, and the feed\'s error for a bad one', async () => {
+    await page.evaluate(() => {
+      const RED = (window as { RED: Red }).RED;
+      RED.editor.edit(RED.nodes.node('t1'));
+    });
+    await page.waitForSelector('#node-input-schedule');
+    // No schedule yet: the preview says so, and the zone an empty field means is the Node-RED host's.
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent?.includes('No schedule') === true, preview, { timeout: 10_000 });
+    expect(await page.locator('#node-input-timezone').isVisible()).toBe(false);
+    await page.fill('#node-input-schedule', '0 30 6 * * 1-5');
+    // A node saved before schedules existed shows the default policy, not a blank select.
+    expect(await page.locator('#node-input-catchUp').inputValue()).toBe('skip');
+    expect(await page.locator('.edgewhisk-host-zone').innerText()).toBe(Intl.DateTimeFormat().resolvedOptions().timeZone);
+    await page.fill('#node-input-timezone', 'Europe/Berlin');
+    await page.waitForFunction((sel) => document.querySelector(sel)?.textContent?.includes('(Europe/Berlin)') === true, preview, { timeout: 10_000 });
+    const times = await page.$$eval(`${preview} li`, (els) => els.map((e) => e.textContent ?? ''));
+    expect(times).toHaveLength(3);
+    for (const time of times) expect(time).toMatch(/^(Mon|Tue|Wed|Thu|Fri) \d{4}-\d\d-\d\d 06:30:00$/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'trigger-schedule-preview.png') });
+
+    await page.fill('#node-input-schedule', '0 30 6 *');
+    await page.waitForSelector(`${preview} .ew-schedule-error`, { timeout: 10_000 });
+    expect(await page.locator(`${preview} .ew-schedule-error`).innerText()).toMatch(/^cron pattern '0 30 6 \*' is not valid: it has 4 fields; use 5 fields \(minute hour day-of-month month day-of-week\) or 6/);
+    expect(await page.locator(`${preview} li`).count()).toBe(0);
+    await page.locator('#node-dialog-cancel').last().click();
+    await page.waitForSelector('#node-input-schedule', { state: 'detached' });
+    expect(session.errors).toEqual([]);
+  });
+});

@@ -52,7 +52,7 @@ const draft = { node: 'draft1', code: "function main() { return { ran: 'yes' }; 
 
 describe('editor routes with adminAuth', () => {
   it('gives an anonymous caller nothing: 401 on every route, and the code never runs', async () => {
-    for (const path of ['/edgewhisk/engines', '/edgewhisk/engines/default/activations', '/edgewhisk/engines/default/activations/0123456789abcdef0123456789abcdef']) {
+    for (const path of ['/edgewhisk/engines', '/edgewhisk/engines/default/activations', '/edgewhisk/engines/default/activations/0123456789abcdef0123456789abcdef', '/edgewhisk/schedule?cron=0+7+*+*+*']) {
       const res = await call(path);
       expect(res.status, path).toBe(401);
       expect(await res.text()).not.toMatch(/hello|activation/);
@@ -67,6 +67,9 @@ describe('editor routes with adminAuth', () => {
     const engines = await call('/edgewhisk/engines', viewer);
     expect(engines.status).toBe(200);
     expect(Array.isArray(await engines.json())).toBe(true);
+    const schedule = await call('/edgewhisk/schedule?cron=0+7+*+*+*&timezone=UTC', viewer);
+    expect(schedule.status).toBe(200);
+    expect(((await schedule.json()) as { next: unknown[] }).next).toHaveLength(3);
     const run = await call('/edgewhisk/run', viewer, draft);
     expect(run.status).toBe(401);
     expect(await run.text()).not.toContain('yes');

@@ -238,6 +238,29 @@ describe('editor HTML', () => {
     expect(stubs.editor.value).toBe('def main(p):\n    return {}\n');
   });
 
+  it('offers a schedule on the trigger node: cron, time zone, missed fires and payload, with the cron format in its help', () => {
+    const jq = fakeJQuery({ '#node-input-engine': '_ADD_', '#node-input-schedule': '' });
+    const previews: unknown[][] = [];
+    const { def, html } = definition('edgewhisk-trigger', { $: jq.$, window: { EdgeWhiskEditor: { attachSchedulePreview: (...args: unknown[]) => previews.push(args) } } });
+    expect(def.defaults).toMatchObject({ schedule: { value: '' }, timezone: { value: '' }, catchUp: { value: 'skip' }, schedulePayload: { value: '' } });
+    const payload = (def.defaults['schedulePayload'] as { validate: (v: string) => boolean }).validate;
+    for (const ok of ['', '{}', '{"mode":"nightly"}']) expect(payload(ok), ok).toBe(true);
+    for (const bad of ['[1]', '"x"', '{mode}', 'null']) expect(payload(bad), bad).toBe(false);
+    const help = html.slice(html.indexOf('data-help-name'));
+    for (const text of ['minute hour day-of-month', 'month day-of-week', '<code>second</code> first', '<code>0 30 6 * * 1-5</code>', '<code>*/10 * * * * *</code>', "the Node-RED host's zone", '<i>once</i>', 'owns its trigger', 'docs/feeds.md', 'embedded engine']) {
+      expect(help).toContain(text);
+    }
+    // A node saved before schedules existed (no catchUp) opens with the default policy, and the preview is attached.
+    def.oneditprepare?.call({ id: 't1', _def: def, _: translator('edgewhisk-trigger') });
+    expect(jq.last('#node-input-catchUp', 'val')).toEqual(['skip']);
+    expect(previews).toHaveLength(1);
+    // The details show only once there is a schedule.
+    expect(jq.last('.edgewhisk-schedule-detail', 'toggle')).toEqual([false]);
+    jq.values['#node-input-schedule'] = '0 7 * * *';
+    jq.fire('#node-input-schedule', 'input');
+    expect(jq.last('.edgewhisk-schedule-detail', 'toggle')).toEqual([true]);
+  });
+
   const withEngine = types.filter((t) => (definition(t).def.defaults['engine'] as { type?: string } | undefined)?.type === 'edgewhisk-engine');
 
   it('finds an engine select on the action, trigger, rule and activations nodes', () => {

@@ -219,3 +219,48 @@ describe('the sidebar: routes and live feed', () => {
     expect(engine.listenerCount('activation:completed')).toBe(completedBefore);
   });
 });
+
+describe("the trigger dialog's schedule preview (GET /edgewhisk/schedule)", () => {
+  const preview = (query: Record<string, string>) => helper.request().get('/edgewhisk/schedule').query(query);
+
+  it('gives the next 3 fire times in the schedule\'s time zone, with seconds when the pattern has them', async () => {
+    await helper.load(NODES, [tab]);
+    const res = await preview({ cron: '0 30 6 * * 1-5', timezone: 'Europe/Berlin' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ timezone: 'Europe/Berlin' });
+    expect(res.body.error).toBeUndefined();
+    const next = res.body.next as { at: string; text: string }[];
+    expect(next).toHaveLength(3);
+    for (const n of next) {
+      // 06:30:00 on a weekday in Berlin, whatever the host's zone; `at` is the same instant in UTC.
+      expect(n.text).toMatch(/^(Mon|Tue|Wed|Thu|Fri) \d{4}-\d\d-\d\d 06:30:00$/);
+      const berlin = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(n.at));
+      expect(berlin).toBe('06:30');
+      expect(Date.parse(n.at)).toBeGreaterThan(Date.now());
+    }
+    expect(new Set(next.map((n) => n.at)).size).toBe(3);
+    const every10 = (await preview({ cron: '*/10 * * * * *', timezone: 'UTC' })).body.next as { at: string }[];
+    expect(Date.parse(every10[1]!.at) - Date.parse(every10[0]!.at)).toBe(10_000);
+  });
+
+  it("uses the Node-RED host's zone when the dialog names none, and says which it is", async () => {
+    await helper.load(NODES, [tab]);
+    const host = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    const res = await preview({ cron: '0 7 * * *', timezone: '' });
+    expect(res.body).toMatchObject({ timezone: host, hostTimeZone: host });
+    expect(res.body.next).toHaveLength(3);
+  });
+
+  it("answers a pattern or zone the alarm feed would refuse with the feed's own message", async () => {
+    await helper.load(NODES, [tab]);
+    const bad = await preview({ cron: '0 7 * *', timezone: 'UTC' });
+    expect(bad.status).toBe(200);
+    expect(bad.body.next).toEqual([]);
+    expect(bad.body.error).toBe("cron pattern '0 7 * *' is not valid: it has 4 fields; use 5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first (second minute hour day-of-month month day-of-week)");
+    const range = await preview({ cron: '61 * * * *' });
+    expect(range.body.error).toMatch(/^cron pattern '61 \* \* \* \*' is not valid: /);
+    const zone = await preview({ cron: '0 7 * * *', timezone: 'Mars/Olympus' });
+    expect(zone.body.error).toBe("timezone parameter 'Mars/Olympus' is not a valid IANA time zone, such as 'Europe/Berlin' or 'UTC'");
+    expect((await preview({})).body.error).toBe('alarms trigger feed is missing the cron parameter');
+  });
+});

@@ -4,7 +4,8 @@ import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sleep } from '../helpers/engine';
-import { helper, NODES, useNodeRed } from '../helpers/node-red';
+import { acquireSharedEngine } from '../../src/nodes/lib/engine-registry';
+import { helper, NODES, statuses, useNodeRed } from '../helpers/node-red';
 import { nodeRedRequire } from '../helpers/node-red-under-test';
 
 useNodeRed();
@@ -12,7 +13,7 @@ useNodeRed();
 const require = createRequire(__filename);
 const root = join(__dirname, '..', '..');
 const core = join(nodeRedRequire.resolve('@node-red/nodes/package.json'), '..', 'core');
-const CORE_NODES = ['common/20-inject.js', 'common/21-debug.js', 'common/90-comment.js', 'function/10-function.js', 'function/15-change.js', 'sequence/17-split.js'].map(
+const CORE_NODES = ['common/20-inject.js', 'common/21-debug.js', 'common/90-comment.js', 'function/10-function.js', 'function/15-change.js', 'sequence/17-split.js', 'network/10-mqtt.js'].map(
   (file) => require(join(core, file)),
 );
 const haModule = require('node-red-contrib-home-assistant-websocket/dist/index.js');
@@ -91,5 +92,63 @@ describe('the Home Assistant example', () => {
     const off = new Promise<any>((resolve) => sink.once('input', resolve));
     helper.getNode(change).receive({ payload: 'off', data: { new_state: { state: 'off', attributes: {} } } });
     expect((await off).payload).toEqual({ action: 'light.turn_off', target: { entity_id: ['light.hallway'] }, data: {} });
+  });
+});
+
+/** An example's nodes on one tab, with the node `replace` names swapped for a helper node that collects messages. */
+function exampleFlow(folder: string, drop: readonly string[], sinkFor: string): { flow: Record<string, unknown>[]; nodes: Record<string, unknown>[] } {
+  const file = files.find((f) => f.includes(folder)) as string;
+  const nodes = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>[];
+  const flow: Record<string, unknown>[] = [{ id: 'ex-tab', type: 'tab', label: 'example' }, { id: 'sink', type: 'helper', z: 'ex-tab' }];
+  for (const n of nodes) {
+    if (drop.includes(String(n['type']))) continue;
+    flow.push({ ...n, z: 'ex-tab', ...(n['type'] === sinkFor ? { wires: [['sink']] } : {}) });
+  }
+  return { flow, nodes };
+}
+
+describe('the schedule example', () => {
+  it('schedules the nightly trigger at 03:00 in the host zone with catch-up once, and runs the action by hand too', async () => {
+    helper.settings({ userDir: mkdtempSync(join(tmpdir(), 'edgewhisk-examples-')) });
+    const { flow, nodes } = exampleFlow('schedules/01', ['debug'], 'edgewhisk-trigger');
+    await helper.load([...NODES, ...CORE_NODES], flow);
+    const trigger = helper.getNode(nodes.find((n) => n['type'] === 'edgewhisk-trigger')?.['id'] as string);
+    for (let i = 0; i < 100 && !/^next /.test(statuses(trigger).at(-1)?.text ?? ''); i++) await sleep(20);
+    expect(statuses(trigger).at(-1)?.text).toMatch(/^next (03:00:00|[A-Z][a-z]{2} 03:00)$/);
+    const probe = acquireSharedEngine();
+    try {
+      const read = (await probe.engine.feeds.get({ name: '/whisk.system/alarms/alarm', trigger: 'nightly' })) as { response: { result: { config: unknown } } };
+      expect(read.response.result.config).toMatchObject({ cron: '0 0 3 * * *', timezone: Intl.DateTimeFormat().resolvedOptions().timeZone, catchUp: 'once', payload: { reason: 'nightly' } });
+    } finally {
+      await probe.release();
+    }
+    const out = new Promise<any>((resolve) => helper.getNode('sink').once('input', resolve));
+    trigger.receive({ payload: { reason: 'by hand' } });
+    const [result] = (await out).payload.results;
+    expect(result.result).toMatchObject({ reason: 'by hand', keepDays: 30 });
+    expect(Math.round((Date.now() - Date.parse(result.result.deleteBefore)) / 86_400_000)).toBe(30);
+    // Fired by hand, the node still says when the schedule fires next.
+    expect(statuses(trigger).at(-1)?.text).toMatch(/^fired 1\/1, next (03:00:00|[A-Z][a-z]{2} 03:00)$/);
+  });
+});
+
+describe('the MQTT state topic example', () => {
+  it('turns a Home Assistant statestream message into the decision of the action', async () => {
+    // The decision path only: the MQTT in node needs a broker, so the test feeds the change node as it would.
+    const { flow, nodes } = exampleFlow('home-assistant/02', ['mqtt in', 'mqtt-broker', 'debug'], 'edgewhisk-trigger');
+    await helper.load([...NODES, ...CORE_NODES], flow);
+    const subscribed = nodes.find((n) => n['type'] === 'mqtt in')?.['topic'];
+    expect(subscribed).toBe('homeassistant/binary_sensor/+/state');
+    expect(nodes.find((n) => n['type'] === 'mqtt-broker')).toMatchObject({ broker: 'localhost', port: '1883' });
+    const change = helper.getNode(nodes.find((n) => n['type'] === 'change')?.['id'] as string);
+    for (let i = 0; i < 100 && statuses(helper.getNode(nodes.find((n) => n['type'] === 'edgewhisk-rule')?.['id'] as string)).at(-1)?.text !== 'active'; i++) await sleep(20);
+    const decide = async (topic: string, payload: string): Promise<unknown> => {
+      const out = new Promise<any>((resolve) => helper.getNode('sink').once('input', resolve));
+      change.receive({ topic, payload });
+      return (await out).payload.results.map((r: { result: unknown }) => r.result);
+    };
+    expect(await decide('homeassistant/binary_sensor/front_door/state', 'on')).toEqual([{ notify: true, entity: 'binary_sensor.front_door', message: 'The front door was opened' }]);
+    expect(await decide('homeassistant/binary_sensor/front_door/state', 'off')).toEqual([{ notify: false, entity: 'binary_sensor.front_door' }]);
+    expect(await decide('homeassistant/binary_sensor/hallway_motion/state', 'on')).toEqual([{ notify: false, entity: 'binary_sensor.hallway_motion' }]);
   });
 });

@@ -1,6 +1,6 @@
 import openwhisk from 'openwhisk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { helper, messages, nextMessage, NODES, tab, useNodeRed } from '../helpers/node-red';
+import { helper, messages, nextMessage, NODES, statuses, tab, useNodeRed } from '../helpers/node-red';
 import { startServe, type ServeProcess } from '../helpers/serve-process';
 
 useNodeRed();
@@ -58,6 +58,36 @@ describe('engine node in remote mode', () => {
     expect(firedMsg.payload.results.map((r: { result: { double: number } }) => r.result.double)).toEqual([10]);
     const streamed = (await seen).map((m) => m.payload.double).sort((a: number, b: number) => a - b);
     expect(streamed).toEqual([10, 42]);
+  });
+});
+
+describe('a scheduled trigger node on a remote engine', () => {
+  it('warns that schedules need an embedded engine, and still fires on input', async () => {
+    await helper.load(
+      NODES,
+      [
+        { id: 'e1', type: 'edgewhisk-engine', mode: 'remote', apihost },
+        tab,
+        { id: 'a1', type: 'edgewhisk-action', z: 'f1', engine: 'e1', action: 'remote-scheduled', code: 'function main(p) { return { got: p.n }; }', wires: [[]] },
+        { id: 'r1', type: 'edgewhisk-rule', z: 'f1', engine: 'e1', rule: 'remote-scheduled-rule', trigger: 'remote-scheduled-trigger', action: 'remote-scheduled', wires: [[]] },
+        { id: 't1', type: 'edgewhisk-trigger', z: 'f1', engine: 'e1', trigger: 'remote-scheduled-trigger', schedule: '* * * * * *', wait: true, wires: [['fired']] },
+        { id: 'fired', type: 'helper', z: 'f1' },
+      ],
+      { e1: { apiKey: AUTH } },
+    );
+    const t1 = helper.getNode('t1');
+    expect(statuses(t1).at(-1)).toEqual({ fill: 'yellow', shape: 'ring', text: 'schedules need an embedded engine' });
+    const ow = openwhisk({ apihost, api_key: AUTH });
+    for (let i = 0; i < 100; i++) {
+      const rule = (await ow.rules.get({ name: 'remote-scheduled-rule' }).catch(() => undefined)) as { status?: string } | undefined;
+      if (rule?.status === 'active') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const fired = nextMessage(helper.getNode('fired'), 15_000);
+    t1.receive({ payload: { n: 7 } });
+    const msg = await fired;
+    expect(msg.topic).not.toBe('schedule');
+    expect(msg.payload.results.map((r: { result: unknown }) => r.result)).toEqual([{ got: 7 }]);
   });
 });
 

@@ -10,6 +10,8 @@
  *   POST /edgewhisk/engines/:key/dead-letters/:id/redrive   runs one again (write), as a new activation
  *   DELETE /edgewhisk/engines/:key/dead-letters/:id         drops one (write); its record stays
  *   POST /edgewhisk/run                          runs the action dialog's code before deploy (see draft-run.ts)
+ *   GET  /edgewhisk/schedule?cron=&timezone=     a trigger dialog's schedule: its next 3 fire times, or why the
+ *                                                alarm feed would refuse it (see schedule-preview.ts)
  */
 import { isEdgeWhiskError, ewError } from '../../errors';
 import { parseDraft, runDraft } from './draft-run';
@@ -17,6 +19,7 @@ import { doneEntry, feedFor, liveFeeds, type EngineFeed } from './editor-feed';
 import { engineFor, isEngineProvider, SHARED_ENGINE_KEY } from './engine-source';
 import type { EngineLease } from './engine-registry';
 import type { DeadLetter } from '../../queue/accepted-log';
+import { previewSchedule } from './schedule-preview';
 import type { AdminHandler, AdminRequest, AdminResponse, RedApi } from './red-types';
 
 export const ADMIN_PREFIX = '/edgewhisk';
@@ -126,6 +129,9 @@ export function registerAdminRoutes(RED: RedApi): void {
     const letter = await feedOrThrow(key).engine.deadLetters.delete(id);
     return { engine: key, deadLetter: letterView(letter) };
   }));
+
+  // Computed, not run: reading is enough. A schedule that would be refused is an answer too (`error`), not a 4xx.
+  app.get(`${ADMIN_PREFIX}/schedule`, read, route(async (req) => previewSchedule(req.query['cron'], req.query['timezone'])));
 
   app.post(`${ADMIN_PREFIX}/run`, write, route(async (req) => {
     const draft = parseDraft(req.body);
