@@ -42,6 +42,11 @@ export class BodyReader {
    * (503) when the budget has no room, or EW_BODY_INCOMPLETE (400) when the client goes away.
    */
   read(req: IncomingMessage, res: ServerResponse, { cap, anonymous = false }: BodyCap): Promise<Buffer> {
+    const consumed = alreadyRead(req);
+    if (consumed !== undefined) {
+      if (consumed.length > cap) return Promise.reject(ewError('EW_REQUEST_TOO_LARGE', [consumed.length, cap]));
+      return Promise.resolve(consumed);
+    }
     return new Promise((resolve, reject) => {
       const declared = Number(req.headers['content-length']);
       if (Number.isFinite(declared) && declared > cap) return reject(ewError('EW_REQUEST_TOO_LARGE', [declared, cap]));
@@ -106,4 +111,20 @@ export class BodyReader {
       ? ewError('EW_SERVER_BUSY', [this.#anonymousHeld, this.#anonymousBudget])
       : ewError('EW_SERVER_BUSY', [this.#held, this.#budget]);
   }
+}
+
+/**
+ * The body of a request whose stream something before us has read: under Node-RED, when the editor and the HTTP
+ * nodes share a root (its default), the editor API's JSON body parser reads every JSON request first and leaves the
+ * parsed value in `req.body`. Waiting for the stream then would wait forever; the value is taken as the body instead
+ * (as JSON text: what a JSON body means is kept, its formatting is not). `undefined` when the stream is unread.
+ */
+function alreadyRead(req: IncomingMessage): Buffer | undefined {
+  const parsed = req as IncomingMessage & { _body?: unknown; body?: unknown };
+  if (parsed._body !== true && !req.readableEnded) return undefined;
+  const body = parsed.body;
+  if (body === undefined) return Buffer.alloc(0);
+  if (Buffer.isBuffer(body)) return body;
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  return Buffer.from(JSON.stringify(body), 'utf8');
 }
