@@ -199,8 +199,8 @@ export const ERROR_CODES = {
       `The action changed its container's socket folder (${change}): the engine does not connect to what the container put there, and has removed the container.`,
   ),
 
-  // Remote engine (an OpenWhisk API reached through the `openwhisk` client): OpenWhisk's own message, and its
-  // status when it answered (502 when it could not be reached at all).
+  // Remote engine (an OpenWhisk API reached over its REST API, src/remote/whisk-rest-client.ts): OpenWhisk's own
+  // message, and its status when it answered (502 when it could not be reached or did not answer in time).
   EW_REMOTE_ERROR: spec(502, (message: string) => message),
 } as const;
 

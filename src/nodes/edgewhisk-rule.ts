@@ -44,7 +44,11 @@ export default function register(RED: RedApi): void {
         try {
           await engine.triggers.get({ name: trigger });
         } catch {
-          await engine.triggers.create({ name: trigger });
+          // A trigger node may create the same trigger meanwhile, and this create is then refused (409): the trigger
+          // exists, which is all the rule needs. On a remote engine the two requests race, and this one can lose.
+          await engine.triggers.create({ name: trigger }).catch(async (error: unknown) => {
+            await engine.triggers.get({ name: trigger }).catch(() => Promise.reject(error));
+          });
         }
         try {
           await engine.rules.disable({ name: ruleName });

@@ -1,8 +1,24 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
 const src = join(__dirname, '..', '..', 'src');
+
+/** The bare module specifiers a file imports (static, dynamic, type-only, require), as TypeScript's scanner reads
+ *  them: a specifier inside a string (src/cli.ts prints `require('openwhisk')` as advice) is not an import. */
+function packageImports(file: string): string[] {
+  return ts
+    .preProcessFile(readFileSync(file, 'utf8'), true, true)
+    .importedFiles.map((i) => i.fileName)
+    .filter((specifier) => !specifier.startsWith('.') && !isBuiltin(specifier));
+}
+
+/** `@scope/pkg/sub` → `@scope/pkg`, `pkg/sub` → `pkg`. */
+function packageOf(specifier: string): string {
+  return specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/');
+}
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -16,6 +32,20 @@ describe('architecture', () => {
     const offenders = files(src)
       .filter((f) => !relative(src, f).startsWith('nodes'))
       .filter((f) => /(from|require\()\s*['"](node-red|@node-red\/[^'"]*)['"]/.test(readFileSync(f, 'utf8')));
+    expect(offenders).toEqual([]);
+  });
+
+  it('speaks OpenWhisk\'s REST API itself: nothing under src/ imports the `openwhisk` npm client (a devDependency, for tests)', () => {
+    // Remote mode has its own client (src/remote/whisk-rest-client.ts), so the package needs one runtime dependency less.
+    const offenders = files(src).flatMap((f) => packageImports(f).filter((s) => packageOf(s) === 'openwhisk').map((s) => `${relative(src, f)}: ${s}`));
+    expect(offenders).toEqual([]);
+  });
+
+  it('imports at run time only Node.js built-ins and the runtime dependencies package.json lists', () => {
+    // A devDependency imported by src/ works in this checkout and fails for every user (npm does not install it).
+    const root = join(__dirname, '..', '..');
+    const dependencies = Object.keys((JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {});
+    const offenders = files(src).flatMap((f) => packageImports(f).filter((s) => !dependencies.includes(packageOf(s))).map((s) => `${relative(src, f)}: ${s}`));
     expect(offenders).toEqual([]);
   });
 
