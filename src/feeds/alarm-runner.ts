@@ -92,9 +92,14 @@ export function runAlarm(plan: AlarmPlan, host: FeedHost, resumed: boolean): Fee
     else host.status({ state: 'scheduled', message: `next fire ${new Date(next).toISOString()}${suffix}`, nextFire: next });
   };
 
+  /**
+   * Waits for the first fire time after the last one handled, even if that is already due: asking for the first one
+   * after *now* would skip it whenever the clock passed it between a timer waking a little early (timers and the wall
+   * clock drift apart by a millisecond) and this call. A time that is due already is handled by `wake` at once.
+   */
   const arm = (): void => {
     if (stopped) return;
-    const next = schedule.next(Math.max(position.last, clock.now()));
+    const next = schedule.next(position.last);
     if (next === undefined) return;
     timer = clock.after(next - clock.now(), () => {
       waking = guarded();

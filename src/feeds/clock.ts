@@ -18,16 +18,20 @@ const MAX_TIMEOUT = 2_147_483_647;
 export const SYSTEM_CLOCK: Clock = {
   now: () => Date.now(),
   after(ms, fn) {
-    let handle: NodeJS.Timeout;
+    let handle: NodeJS.Timeout | undefined;
     const due = Date.now() + Math.max(0, ms);
     const arm = (): void => {
       const left = due - Date.now();
-      // Long waits are split; the last piece is checked against the wall clock, which may have moved.
-      handle = setTimeout(left > MAX_TIMEOUT ? arm : fn, Math.min(Math.max(0, left), MAX_TIMEOUT));
+      // Node's timers run on a monotonic clock and may wake a millisecond before the wall clock says `due`; long
+      // waits are split. Either way the wall clock is asked again, and `fn` runs only once it has reached `due`.
+      if (left <= 0) return fn();
+      handle = setTimeout(arm, Math.min(left, MAX_TIMEOUT));
       // A schedule must not keep a process alive that has nothing else to do (a script that made an engine).
       handle.unref();
     };
-    arm();
+    // Always through a timer, even when due now: `fn` must not run inside the caller's turn.
+    handle = setTimeout(arm, Math.min(Math.max(0, ms), MAX_TIMEOUT));
+    handle.unref();
     return { cancel: () => clearTimeout(handle) };
   },
 };

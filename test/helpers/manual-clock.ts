@@ -15,20 +15,38 @@ const settle = async (): Promise<void> => {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
 };
 
+export interface ManualClockOptions {
+  /** Timers run this many ms before they are due, as Node's do now and then against the wall clock. */
+  readonly early?: number;
+  /**
+   * The time a timer's callback takes before it reads the clock a second time, in ms: from that reading on (until the
+   * next timer runs) the clock is this much later. Code that reads the time twice in one wake sees it move.
+   */
+  readonly drift?: number;
+}
+
 export class ManualClock implements Clock {
   #now: number;
   #pending: Pending[] = [];
+  readonly #early: number;
+  readonly #drift: number;
+  /** Readings since the last timer ran (the drift applies from the second). */
+  #reads = 0;
 
-  constructor(start: number | string) {
+  constructor(start: number | string, options: ManualClockOptions = {}) {
     this.#now = typeof start === 'number' ? start : Date.parse(start);
+    this.#early = options.early ?? 0;
+    this.#drift = options.drift ?? 0;
   }
 
   now(): number {
+    this.#reads++;
+    if (this.#reads === 2) this.#now += this.#drift;
     return this.#now;
   }
 
   after(ms: number, fn: () => void): Timer {
-    const pending: Pending = { at: this.#now + Math.max(0, ms), fn, cancelled: false };
+    const pending: Pending = { at: this.#now + Math.max(0, ms) - (ms > this.#early ? this.#early : 0), fn, cancelled: false };
     this.#pending.push(pending);
     return { cancel: () => (pending.cancelled = true) };
   }
@@ -47,6 +65,7 @@ export class ManualClock implements Clock {
       if (due === undefined) break;
       this.#pending.splice(this.#pending.indexOf(due), 1);
       this.#now = Math.max(this.#now, due.at);
+      this.#reads = 0;
       due.fn();
     }
     this.#now = end;
