@@ -4,7 +4,8 @@
 //   npm run bench                      (= npm run build && node bench/run.mjs)
 //   node bench/run.mjs [--quick] [--rounds=N] [--write] [--json=path] [--no-docker]
 //
-// --quick   one short round (< 40 s); default: 3 rounds (< 3 min)
+// --quick   one short round (< 40 s); default: 3 rounds (< 3 min); the feeds scenario adds ~15 s (quick) or ~55 s per
+//           round: its alarm fires once a second
 // --write   write BENCHMARKS.md at the repository root (fresh file: machine, date, method, figures)
 // --json    also save the raw results (every child's JSON) to a file
 // --no-docker  leave out the Docker runtime (it needs a daemon and EdgeWhisk's images)
@@ -102,7 +103,7 @@ const t0 = Date.now();
 console.error(`EdgeWhisk benchmarks (${quick ? 'quick' : 'full'}, ${rounds} round${rounds === 1 ? '' : 's'}) on ${facts.cpuModel}, ${facts.cores} cores, Node ${facts.node}`);
 if (facts.loadAvgAtStart[0] > 0.5) console.error(`warning: load average ${facts.loadAvgAtStart[0]} at start: the machine is busy, expect noise`);
 
-const emptyRaw = () => ({ invoke: [], backlog: { small: [], large: [] }, cold: { cold: [], prewarm: [], bare: [] }, flow: [], process: [], rest: [], durable: [], docker: [] });
+const emptyRaw = () => ({ invoke: [], backlog: { small: [], large: [] }, cold: { cold: [], prewarm: [], bare: [] }, flow: [], process: [], rest: [], durable: [], feeds: [], docker: [] });
 const raw = emptyRaw();
 const withDocker = args['no-docker'] !== true;
 const owProxy = typeof args['ow-proxy'] === 'string' ? args['ow-proxy'] : process.env.EW_OPENWHISK_PROXY;
@@ -126,6 +127,7 @@ async function round(r, node, into, docker) {
   into.rest.push(await runChild('rest.bench.mjs', [...q, `--round=${r}`], node));
   into.process.push(await runChild('process.bench.mjs', [...q, `--round=${r}`, ...(owProxy ? [`--ow-proxy=${owProxy}`] : [])], node));
   into.durable.push(await runChild('durable-store.bench.mjs', [...q, `--round=${r}`], node));
+  into.feeds.push(await runChild('feeds.bench.mjs', [...q, `--round=${r}`], node));
   if (docker) into.docker.push(await runChild('docker.bench.mjs', [...q, `--round=${r}`], node));
 }
 
@@ -271,7 +273,57 @@ function figures(raw) {
     dsBlDurAcceptWal: get(raw.durable, 'backlog.durable.afterAccept.wal'),
     dsBlDurDrainDb: get(raw.durable, 'backlog.durable.afterDrain.db'),
     dsBlDurDrainWal: get(raw.durable, 'backlog.durable.afterDrain.wal'),
+    ...feedFigures(raw.feeds),
   };
+}
+/** The feeds scenario's figures (bench/feeds.bench.mjs): alarm lateness in ms, MQTT latency in µs. */
+function feedFigures(list) {
+  const g = (p) => get(list, p);
+  const out = {};
+  for (const [key, kind] of [['alMem', 'memory'], ['alDur', 'durable']]) {
+    Object.assign(out, {
+      [`${key}QueuedP50`]: g(`alarm.${kind}.fireQueued.p50`),
+      [`${key}QueuedP99`]: g(`alarm.${kind}.fireQueued.p99`),
+      [`${key}StartP50`]: g(`alarm.${kind}.fireStartMs.p50`),
+      [`${key}AcceptedP50`]: g(`alarm.${kind}.fireAccepted.p50`),
+      [`${key}AcceptedP99`]: g(`alarm.${kind}.fireAccepted.p99`),
+      [`${key}EndP50`]: g(`alarm.${kind}.endToEndMs.p50`),
+      [`${key}EndP99`]: g(`alarm.${kind}.endToEndMs.p99`),
+      [`${key}CompletedP50`]: g(`alarm.${kind}.endToEndCompleted.p50`),
+      [`${key}BareP50`]: g(`alarm.${kind}.bare.hi.p50`),
+      [`${key}BareP99`]: g(`alarm.${kind}.bare.hi.p99`),
+      [`${key}BareMsP50`]: g(`alarm.${kind}.bare.ms.p50`),
+      [`${key}Ratio`]: g(`alarm.${kind}.ratioQueuedP50`),
+      [`${key}Diff`]: g(`alarm.${kind}.diffQueuedP50`),
+      [`${key}DiffP99`]: g(`alarm.${kind}.diffQueuedP99`),
+      [`${key}DiffStart`]: g(`alarm.${kind}.diffStartMsP50`),
+      [`${key}Slope`]: g(`alarm.${kind}.trend.queuedSlopeMsPerFire`),
+      [`${key}Missed`]: list.reduce((a, x) => a + (x.alarm?.[kind]?.missedBoundaries ?? 0), 0),
+      [`${key}Spanned`]: list.reduce((a, x) => a + (x.alarm?.[kind]?.boundariesSpanned ?? 0), 0),
+    });
+  }
+  out.alDurMinusMemQueued = g('alarm.durableMinusMemoryQueuedP50');
+  out.alDurMinusMemAccepted = g('alarm.durableMinusMemoryAcceptedP50');
+  out.alDurMinusMemEnd = g('alarm.durableMinusMemoryEndToEndP50');
+  for (const qos of [0, 1]) {
+    Object.assign(out, {
+      [`mq${qos}FeedP50`]: g(`mqtt.qos.${qos}.feed.p50`),
+      [`mq${qos}FeedP99`]: g(`mqtt.qos.${qos}.feed.p99`),
+      [`mq${qos}FireP50`]: g(`mqtt.qos.${qos}.fire.p50`),
+      [`mq${qos}BareP50`]: g(`mqtt.qos.${qos}.bare.p50`),
+      [`mq${qos}BareP99`]: g(`mqtt.qos.${qos}.bare.p99`),
+      [`mq${qos}Ratio`]: g(`mqtt.qos.${qos}.ratioP50`),
+      [`mq${qos}RatioP99`]: g(`mqtt.qos.${qos}.ratioP99`),
+      [`mq${qos}Diff`]: g(`mqtt.qos.${qos}.diffP50`),
+      [`mq${qos}Lost`]: list.reduce((a, x) => a + (x.mqtt?.qos?.[qos]?.lostFeed ?? 0), 0),
+      [`mq${qos}LostBare`]: list.reduce((a, x) => a + (x.mqtt?.qos?.[qos]?.lostBare ?? 0), 0),
+    });
+  }
+  out.mqBurstFeed = g('mqtt.qos.0.burst.feedPerSecond');
+  out.mqBurstBare = g('mqtt.qos.0.burst.barePerSecond');
+  out.mqBurstRatio = g('mqtt.qos.0.burst.ratio');
+  out.mqSent = list.reduce((a, x) => a + (x.config?.messages ?? 0) * 2, 0);
+  return out;
 }
 const F = figures(raw);
 const FC = rawCompare === undefined ? undefined : figures(rawCompare);
@@ -282,7 +334,8 @@ const errors =
   raw.invoke.reduce((a, x) => a + x.errors, 0) +
   [...raw.backlog.small, ...raw.backlog.large].reduce((a, x) => a + x.failed + x.rejected, 0) +
   Object.values(raw.cold).flat().reduce((a, x) => a + x.errors, 0) +
-  raw.durable.reduce((a, x) => a + x.errors, 0);
+  raw.durable.reduce((a, x) => a + x.errors, 0) +
+  raw.feeds.reduce((a, x) => a + x.errors, 0);
 const usedPrewarm = raw.cold.prewarm.reduce((a, x) => a + x.prewarmImmediate.usedPrewarm + x.prewarmSettled.usedPrewarm, 0);
 const prewarmSamples = raw.cold.prewarm.reduce((a, x) => a + 2 * x.samples, 0);
 
@@ -296,9 +349,16 @@ const ratio = (a, b) => a / b;
 const check = (ok) => (ok ? 'PASS' : 'FAIL');
 const invCfg = raw.invoke[0].config;
 const nodeRed = raw.flow[0]?.config?.nodeRed ?? '?';
+let mqttVersion = '?';
+try {
+  mqttVersion = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'mqtt', 'package.json'), 'utf8')).version;
+} catch {}
 const dsCfg = raw.durable[0]?.config;
 const dsFs = dsCfg?.filesystem?.type === undefined ? '?' : `${dsCfg.filesystem.type} (${dsCfg.filesystem.device})`;
 const mib = (bytes) => bytes / 2 ** 20;
+const fdCfg = raw.feeds[0]?.config;
+const brokerVersion = raw.feeds[0]?.mqtt?.broker?.version ?? '?';
+const signed = (v, digits) => `${v >= 0 ? '+' : ''}${fmt(v, digits)}`;
 function rowsFor(F, withDocker) {
   return [
     { section: 'Warm invoke, worker runtime (no-op action, blocking, result only)' },
@@ -420,6 +480,54 @@ function rowsFor(F, withDocker) {
       value: `${fmt(F.dsBlDurReplay, 2)} / ${fmt(F.dsBlDurDrain, 2)} s`,
       anchor: `${fmt(F.dsBlDurReplayed, 0)} replayed; drain ${fmt(F.dsBlDurDrain / F.dsBlMemTotal, 2)}× memory's; peak RSS ${fmt(F.dsBlDurPeak, 0)} MiB; file ${fmt(mib(F.dsBlDurDrainDb + F.dsBlDurDrainWal), 1)} MiB after`,
     },
+    { section: `Feeds: alarm \`* * * * * *\` and MQTT (mosquitto ${brokerVersion} on 127.0.0.1), rule to a no-op action (worker runtime, prewarmCount 1)` },
+    {
+      metric: 'bare setTimeout aimed at a boundary: late by p50 / p99',
+      value: `${fmt(F.alMemBareP50, 3)} / ${fmt(F.alMemBareP99, 3)} ms`,
+      anchor: `same event loop, half-second boundaries, during the memory alarm; during the durable one ${fmt(F.alDurBareP50, 3)} / ${fmt(F.alDurBareP99, 3)} ms`,
+    },
+    {
+      metric: 'alarm, memory store: fire late by p50 / p99',
+      value: `${fmt(F.alMemQueuedP50, 3)} / ${fmt(F.alMemQueuedP99, 3)} ms`,
+      anchor: `rule invocation queued − second boundary; trigger activation start (Date.now) p50 ${fmt(F.alMemStartP50, 0)} ms vs bare ${fmt(F.alMemBareMsP50, 0)} ms on that clock; accepted (feed:fired) p50 ${fmt(F.alMemAcceptedP50, 3)} ms`,
+    },
+    {
+      metric: 'alarm, memory: fire lateness p50 / bare timer p50',
+      value: `${fmt(F.alMemRatio, 2)}×`,
+      anchor: `difference ${signed(F.alMemDiff, 3)} ms at p50, ${signed(F.alMemDiffP99, 3)} ms at p99 (the difference is the figure; the ratio divides by ~1 ms)`,
+    },
+    { metric: 'alarm, memory: end to end (action activation end − boundary) p50 / p99', value: `${fmt(F.alMemEndP50, 0)} / ${fmt(F.alMemEndP99, 0)} ms`, anchor: `activation:completed heard ${fmt(F.alMemCompletedP50, 3)} ms after the boundary (p50)` },
+    {
+      metric: 'alarm, durable store: fire late by p50 / p99',
+      value: `${fmt(F.alDurQueuedP50, 3)} / ${fmt(F.alDurQueuedP99, 3)} ms`,
+      anchor: `accepted (feed:fired, rule invocation committed) p50 ${fmt(F.alDurAcceptedP50, 3)} ms, p99 ${fmt(F.alDurAcceptedP99, 3)} ms; trigger start p50 ${fmt(F.alDurStartP50, 0)} ms`,
+    },
+    {
+      metric: 'alarm, durable: fire lateness p50 / bare timer p50',
+      value: `${fmt(F.alDurRatio, 2)}×`,
+      anchor: `difference ${signed(F.alDurDiff, 3)} ms at p50, ${signed(F.alDurDiffP99, 3)} ms at p99`,
+    },
+    { metric: 'alarm, durable: end to end p50 / p99', value: `${fmt(F.alDurEndP50, 0)} / ${fmt(F.alDurEndP99, 0)} ms`, anchor: `durable − memory at p50: fire ${signed(F.alDurMinusMemQueued, 3)}, accepted ${signed(F.alDurMinusMemAccepted, 3)}, end to end ${signed(F.alDurMinusMemEnd, 3)} ms` },
+    {
+      metric: 'alarm: second boundaries with no fire, memory / durable (all rounds)',
+      value: `${fmt(F.alMemMissed, 0)} of ${fmt(F.alMemSpanned, 0)} / ${fmt(F.alDurMissed, 0)} of ${fmt(F.alDurSpanned, 0)}`,
+      anchor: `counted as errors; lateness trend ${signed(F.alMemSlope, 3)} / ${signed(F.alDurSlope, 3)} ms per fire (least squares)`,
+    },
+    { metric: 'MQTT qos 0: publish → rule action completed p50 / p99', value: `${fmt(F.mq0FeedP50)} / ${fmt(F.mq0FeedP99)} µs`, anchor: `publish → feed:fired (fire accepted) p50 ${fmt(F.mq0FireP50)} µs` },
+    { metric: 'MQTT qos 0: bare subscriber, publish → message p50 / p99', value: `${fmt(F.mq0BareP50)} / ${fmt(F.mq0BareP99)} µs`, anchor: 'same broker and publisher, alternating message by message with the feed\'s' },
+    { metric: 'MQTT qos 0: ratio feed p50 / bare p50', value: `${fmt(F.mq0Ratio, 2)}×`, anchor: `difference ${signed(F.mq0Diff)} µs; p99 ratio ${fmt(F.mq0RatioP99, 2)}×` },
+    { metric: 'MQTT qos 1: publish → rule action completed p50 / p99', value: `${fmt(F.mq1FeedP50)} / ${fmt(F.mq1FeedP99)} µs`, anchor: `publish → feed:fired p50 ${fmt(F.mq1FireP50)} µs; bare subscriber ${fmt(F.mq1BareP50)} / ${fmt(F.mq1BareP99)} µs` },
+    { metric: 'MQTT qos 1: ratio feed p50 / bare p50', value: `${fmt(F.mq1Ratio, 2)}×`, anchor: `difference ${signed(F.mq1Diff)} µs; p99 ratio ${fmt(F.mq1RatioP99, 2)}×` },
+    {
+      metric: `MQTT burst of ${fmt(fdCfg?.burst ?? NaN, 0)} qos 0 messages: feed → actions completed / bare received`,
+      value: `${fmt(F.mqBurstFeed)} / ${fmt(F.mqBurstBare)} msg/s`,
+      anchor: `ratio ${fmt(F.mqBurstRatio, 2)}×; default pool (4 workers of 256 MB, limits.concurrency 1)`,
+    },
+    {
+      metric: 'MQTT messages lost, feed / bare (all rounds)',
+      value: `${fmt(F.mq0Lost + F.mq1Lost, 0)} / ${fmt(F.mq0LostBare + F.mq1LostBare, 0)}`,
+      anchor: `of ${fmt(F.mqSent, 0)} each (qos 0 + qos 1, one at a time; bursts count their own); counted as errors`,
+    },
   ];
 }
 const rows = rowsFor(F, withDocker);
@@ -442,7 +550,7 @@ const machineLine = `${facts.cpuModel}, ${facts.cores} cores${facts.cpuMHz ? ` @
 console.log(`\nEdgeWhisk benchmarks, ${startedAt.toISOString()} (${quick ? 'quick' : 'full'}, ${rounds} round(s), ${fmt(wallSeconds, 1)} s)`);
 console.log(`machine: ${machineLine}; load average at start ${facts.loadAvgAtStart.join(' ')}, at end ${loadAvgAtEnd.join(' ')}${facts.cgroupCpuMax ? `; cgroup cpu.max ${facts.cgroupCpuMax}` : ''}`);
 console.log(`engine: ${revision} (dist/ as built before the run)${compareVersion === undefined ? '' : `; compared with Node ${compareVersion} (${compareNode})`}`);
-console.log(`errors (failed or refused invocations, all scenarios): ${errors}; prewarm samples that found a prewarm: ${usedPrewarm}/${prewarmSamples}`);
+console.log(`errors (failed or refused invocations, alarm fires missed, MQTT messages lost; all scenarios): ${errors}; prewarm samples that found a prewarm: ${usedPrewarm}/${prewarmSamples}`);
 console.log(`invoke config: ${JSON.stringify(invCfg.engineOptions)}, ${invCfg.callers} callers; ${invCfg.reps} reps × ${invCfg.latencyCalls} sequential calls, ${invCfg.c32Calls} calls per c32 rep`);
 console.log();
 console.log(textTable());
@@ -483,11 +591,12 @@ if (args.write === true) {
       : []),
     '- `bench/rest.bench.mjs`: a standalone server (engine + REST API) in the benchmark process, `POST /api/v1/namespaces/_/actions/noop?blocking=true&result=true` over a keep-alive agent (32 sockets), the action with `limits.concurrency` 32; c1 sequential, c32 32 callers; the same calls through `engine.actions.invoke` alternate with them.',
     `- \`bench/durable-store.bench.mjs\`: one process per round; store files in a fresh folder under the OS temp folder (${dsFs}), engines \`${JSON.stringify(dsCfg?.engineOptions)}\` with \`store: <file>\` or \`'memory'\`, action \`function main(){return {}}\` (worker runtime, default limits: 4 workers). Physical limit first: ${dsCfg?.syncCalls} × (write 4 KiB in place + \`fs.fsyncSync\`, or \`fdatasyncSync\`), and ${dsCfg?.syncCalls} autocommit INSERTs of one small row into a SQLite database with the engine's settings (WAL, synchronous=FULL). Sporadic: ${dsCfg?.sporadic} rotations of four calls, each followed by a ${dsCfg?.pauseMs} ms pause — a non-blocking invoke on the memory engine and on the durable engine (time until the id is returned; each waits for its activation to complete before the pause), one bare SQLite commit, one bare write + fsync; the rotation's start moves every call. c32: 32 async callers loop non-blocking invokes until ${dsCfg?.c32N} are issued, time until ${dsCfg?.c32N} \`activation:completed\`; then 32 callers of blocking invokes (\`result: true\`); memory and durable alternate which goes first, ${dsCfg?.c32Reps} repetitions, medians. Disk writes: \`/proc/self/io\` before and after ${dsCfg?.bytesN} c32 non-blocking activations on an engine with \`activationRetention: ${dsCfg?.retention}\` (write_bytes: page-cache bytes dirtied for the disk, WAL and checkpoints included); transactions counted by hooks on \`node:sqlite\` installed for that segment only (\`COMMIT\` through \`DatabaseSync#exec\`, and \`StatementSync#run\` writes outside a transaction); database and WAL sizes after every ${dsCfg?.retention}. Backlog: ${dsCfg?.backlogN} non-blocking invokes issued in one loop, time until every id is returned; the durable engine is then closed with \`close(0)\` (all stay accepted on disk), a new engine opens the file with \`replay: 'manual'\`, time of \`replay()\` and until every replayed invocation has completed; the memory engine's backlog of the same size in the same process (time until all completed); order alternates per round; peak RSS sampled every 50 ms.`,
+    `- \`bench/feeds.bench.mjs\`: one process per round, engines \`${JSON.stringify(fdCfg?.engineOptions)}\`, action \`function main(){return {}}\` (worker runtime, default limits), a trigger and a rule to it. Alarm: \`/whisk.system/alarms/alarm\` with \`cron: '* * * * * *'\` on a memory engine and on a durable one (\`store: <file>\` under the OS temp folder), one after the other, order alternated per round; ${fdCfg?.warmupFires} warm-up fires then ${fdCfg?.fires} measured fires each. Per fire, against the second boundary it fired for (the trigger activation's \`start\` floored to the second): "fire late by" = when the rule's invocation was queued (\`activation:queued\`, read with \`performance.now\` mapped onto Date.now at a ms step found by spinning, the mapping taken again at every bare timer wake, the largest of the last five used); trigger \`start\` (Date.now, ms); accepted = \`feed:fired\` (after the rule's invocation was durable); end to end = the rule's action activation \`end\` (Date.now, ms). Physical limit in the same process and event loop, all along: a bare setTimeout chain aimed at the half-second boundaries like the alarm's clock (\`setTimeout(target − Date.now())\`, unref'd, waiting on when it wakes before Date.now reaches the target), its lateness read the same two ways (mapped \`performance.now\`, and Date.now); ratio and difference use the samples taken during the same engine's measured fires. A second boundary between two measured fires with no fire counts as an error. MQTT: mosquitto ${brokerVersion} on 127.0.0.1 and a free port (no persistence, \`bench/lib/mosquitto.mjs\`), a memory engine with \`/whisk.system/mqtt/subscribe\` on \`bench/#\` at qos 0, then qos 1 (order alternated per round); MQTT.js ${mqttVersion} publisher and bare subscriber (\`bare/#\`, same qos), each on its own connection, as the feed's. ${fdCfg?.warmupMessages} warm-up then ${fdCfg?.messages} messages per path, one at a time, feed and bare alternating message by message (which goes first alternates); latency = publish call → the rule's action \`activation:completed\` (matched to the message by the id in its payload, through the trigger activation's result and logs), bare = publish call → the subscriber's 'message' event; a message not through within ${(fdCfg?.lostAfterMs ?? NaN) / 1000} s is lost (an error). Burst: ${fdCfg?.burst} qos 0 messages published back to back, time until ${fdCfg?.burst} action activations have completed, vs until the bare subscriber has received ${fdCfg?.burst}; one unmeasured burst each, then ${fdCfg?.burstReps} repetitions alternating which goes first, medians.`,
     '- Anchors (#n) are published or indicative figures, listed with their sources below; they are sanity checks, not targets, except where a target is given.',
     '',
   );
   md.push('## Results', '');
-  md.push(`Errors (failed or refused invocations, all scenarios): ${errors}. Prewarm samples that found a prewarmed container: ${usedPrewarm}/${prewarmSamples}.`, '');
+  md.push(`Errors (failed or refused invocations, alarm fires missed, MQTT messages lost; all scenarios): ${errors}. Prewarm samples that found a prewarmed container: ${usedPrewarm}/${prewarmSamples}.`, '');
   const compareHead = compareVersion === undefined ? '' : ` Node ${compareVersion} |`;
   md.push(`| metric | Node ${facts.node} |${compareHead} target | verdict | anchor / note |`, `|---|---|${compareVersion === undefined ? '' : '---|'}---|---|---|`);
   for (const r of rows) {
