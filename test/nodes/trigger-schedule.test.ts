@@ -231,5 +231,7 @@ describe('a scheduled trigger node in a real Node-RED', () => {
     expect([after.created, after.changed]).toEqual([before.created, before.changed]);
     expect(after.saved?.fired).toBeGreaterThan(before.saved?.fired ?? 0);
     expect(after.saved?.last).toBeGreaterThan(before.saved?.last ?? 0);
+    // Node-RED's log says what came back.
+    expect(red.output()).toMatch(/EdgeWhisk .*: 1 feed resumed \(\/guest\/every-two-s\)/);
   }, 60_000);
 });

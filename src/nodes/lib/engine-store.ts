@@ -84,6 +84,8 @@ async function replay(engine: Engine, options: OpenOptions): Promise<void> {
     if (engine.closed) return;
     const summary = await engine.replay();
     if (replayed(summary) > 0) options.log.log(`EdgeWhisk ${options.label}: accepted invocations from before the restart: ${describe(summary)}`);
+    const feeds = engine.feeds.list();
+    if (feeds.length > 0) options.log.log(`EdgeWhisk ${options.label}: ${feeds.length} feed${feeds.length === 1 ? '' : 's'} resumed (${feeds.map((f) => f.trigger).join(', ')})`);
   } catch (error) {
     options.log.warn(`EdgeWhisk ${options.label}: could not replay accepted invocations: ${error instanceof Error ? error.message : String(error)}`);
   }
