@@ -50,19 +50,29 @@ function savedPosition(saved: FeedHost['saved'], created: number): Position {
   };
 }
 
-/** The latest fire time in `(after, now]`, found with a handful of `next` calls however long the gap. */
-function latestDue(schedule: Schedule, after: number, now: number): number | undefined {
-  let first = schedule.next(after);
+/**
+ * The fire times due in `(after, now]`: the first and the latest, found with a handful of `next` calls however long
+ * the gap. On time (the usual wake) that is two calls: the cron library's lookups run before the fire, so they count.
+ */
+function dueRange(schedule: Schedule, after: number, now: number): { first: number; latest: number } | undefined {
+  const first = schedule.next(after);
   if (first === undefined || first > now) return undefined;
+  const second = schedule.next(first);
+  if (second === undefined || second > now) return { first, latest: first };
+  return { first, latest: latestAfterGap(schedule, after, now, second) };
+}
+
+/** The latest fire time up to `now` when more than one is due (`known` is one of them). */
+function latestAfterGap(schedule: Schedule, after: number, now: number, known: number): number {
+  let latest = known;
   // Probe backwards from now in doubling steps until a fire time is found in (now - span, now].
   for (let span = 1_000; now - span > after; span *= 2) {
     const t = schedule.next(now - span);
     if (t !== undefined && t <= now) {
-      first = t;
+      latest = Math.max(latest, t);
       break;
     }
   }
-  let latest = first;
   for (let t = schedule.next(latest); t !== undefined && t <= now; t = schedule.next(latest)) latest = t;
   return latest;
 }
@@ -79,7 +89,8 @@ function countDue(schedule: Schedule, after: number, until: number): number {
  * position (or its creation); otherwise (CREATE, UPDATE, UNPAUSE) it counts from now, and nothing before is missed.
  */
 export function runAlarm(plan: AlarmPlan, host: FeedHost, resumed: boolean): FeedRun {
-  const { schedule, clock } = { schedule: plan.schedule, clock: host.clock };
+  const { schedule } = plan;
+  const { clock } = host;
   const position = resumed ? savedPosition(host.saved, plan.created) : { last: clock.now(), fired: 0, missed: 0 };
   let timer: Timer | undefined;
   let stopped = false;
@@ -109,11 +120,12 @@ export function runAlarm(plan: AlarmPlan, host: FeedHost, resumed: boolean): Fee
   const wake = async (): Promise<void> => {
     if (stopped) return;
     const now = clock.now();
-    const latest = latestDue(schedule, position.last, now);
-    if (latest === undefined) return arm(); // woke early: wait on
+    const range = dueRange(schedule, position.last, now);
+    if (range === undefined) return arm(); // woke early: wait on
+    const { first, latest } = range;
     const late = now - latest;
     const fires = late <= ON_TIME || (plan.catchUp === 'once' && late <= plan.catchUpWindow);
-    const due = countDue(schedule, position.last, latest);
+    const due = first === latest ? 1 : countDue(schedule, position.last, latest);
     const missed = fires ? due - 1 : due;
     let note = '';
     if (missed > 0) {
